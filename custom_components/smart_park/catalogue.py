@@ -1,0 +1,292 @@
+"""Device catalogue: every device type's register map, declared as data.
+
+The built-in types live in ``device_types/*.yaml`` next to this file. A park profile may add a vendor's
+type or override points of a built-in one (``device_types:`` in the profile) without writing Python.
+This module only loads, validates and expands those declarations; decoding is in :mod:`.codec`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import voluptuous as vol
+import yaml
+
+from .codec import DataType, WordOrder, register_count
+
+DEVICE_TYPES_DIR = Path(__file__).parent / "device_types"
+
+
+class Table(StrEnum):
+    """The four Modbus data tables."""
+
+    COIL = "coil"
+    DISCRETE_INPUT = "discrete_input"
+    HOLDING_REGISTER = "holding_register"
+    INPUT_REGISTER = "input_register"
+
+    @property
+    def is_bit(self) -> bool:
+        """Coils and discrete inputs hold bits; the others hold 16-bit registers."""
+        return self in (Table.COIL, Table.DISCRETE_INPUT)
+
+
+class Tier(StrEnum):
+    """Poll tiers: fast for safety inputs, normal for measurements, slow for counters."""
+
+    FAST = "fast"
+    NORMAL = "normal"
+    SLOW = "slow"
+
+
+class Platform(StrEnum):
+    """Which generic entity a point gets; ``none`` points serve capability modules (linkage, broadcast)."""
+
+    SENSOR = "sensor"
+    BINARY_SENSOR = "binary_sensor"
+    NONE = "none"
+
+
+MAX_UNIT = 247
+MAX_REGISTERS_PER_READ = 125
+MAX_BITS_PER_READ = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One value of a device: where it lives on the wire and how HA should present it.
+
+    ``key`` may contain ``{n}`` for repeated points (call point per floor, IO channel); :meth:`DeviceType.points_for`
+    expands them to concrete keys (``call_point_3``) and addresses.
+    """
+
+    key: str
+    table: Table
+    address: int
+    data_type: DataType = DataType.UINT16
+    word_order: WordOrder = WordOrder.BIG
+    scale: float = 1.0
+    offset: float = 0.0
+    precision: int | None = None
+    unit: str | None = None
+    device_class: str | None = None
+    state_class: str | None = None
+    entity_category: str | None = None
+    platform: Platform = Platform.SENSOR
+    tier: Tier = Tier.NORMAL
+    writable: bool = False
+    repeat: int = 1
+    stride: int = 0
+    # Enum points: raw integer -> option name (HA enum sensor).
+    options: Mapping[int, str] = field(default_factory=dict)
+    enabled_by_default: bool = True
+    # Hints for the park simulator (model, base, span, rate); ignored by the integration.
+    simulate: Mapping[str, Any] = field(default_factory=dict)
+    channel: int | None = None
+
+    @property
+    def count(self) -> int:
+        """Registers (or bits) this point occupies."""
+        return register_count(self.data_type)
+
+    @property
+    def end(self) -> int:
+        """One past the last address this point occupies."""
+        return self.address + self.count
+
+    @property
+    def translation_key(self) -> str:
+        """Key without the channel placeholder: all call points share one translation."""
+        return self.key.replace("_{n}", "").replace("{n}", "")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceType:
+    """A device type: a name and a register map."""
+
+    type: str
+    name: str
+    manufacturer: str
+    model: str
+    points: tuple[Point, ...]
+    channels: int = 1
+    max_channels: int = 1
+
+    def points_for(self, channels: int | None = None) -> list[Point]:
+        """Concrete points of one device with ``channels`` instances of each repeated point."""
+        n_channels = self.channels if channels is None else channels
+        out: list[Point] = []
+        for point in self.points:
+            if point.repeat == 1:
+                out.append(point)
+                continue
+            stride = point.stride or point.count
+            for n in range(1, min(n_channels, point.repeat) + 1):
+                out.append(
+                    replace(
+                        point,
+                        key=point.key.format(n=n),
+                        address=point.address + (n - 1) * stride,
+                        repeat=1,
+                        channel=n,
+                    )
+                )
+        return out
+
+    def point(self, key: str, channels: int | None = None) -> Point:
+        """Look up one concrete point by key."""
+        for candidate in self.points_for(channels if channels is not None else self.max_channels):
+            if candidate.key == key:
+                return candidate
+        raise KeyError(f"{self.type} has no point {key}")
+
+
+class OverlappingRegisters(vol.Invalid):  # type: ignore[misc]
+    """Two points of a device type share an address."""
+
+    def __init__(self, first: Point, second: Point) -> None:
+        super().__init__(
+            f"{second.key} overlaps {first.key} in {second.table} at address {second.address}", path=["points"]
+        )
+        self.first = first
+        self.second = second
+
+
+def find_overlaps(points: Iterable[Point]) -> list[tuple[Point, Point]]:
+    """Pairs of points of one table whose address ranges overlap."""
+    overlaps: list[tuple[Point, Point]] = []
+    by_table: dict[Table, list[Point]] = {}
+    for point in points:
+        by_table.setdefault(point.table, []).append(point)
+    for table_points in by_table.values():
+        ordered = sorted(table_points, key=lambda p: p.address)
+        for prev, cur in zip(ordered, ordered[1:], strict=False):
+            if cur.address < prev.end:
+                overlaps.append((prev, cur))
+    return overlaps
+
+
+# --- schema --------------------------------------------------------------------------------------------
+
+_KEY = vol.All(str, vol.Match(r"^[a-z][a-z0-9_]*(\{n\})?[a-z0-9_]*$", msg="must be snake_case"))
+_ADDRESS = vol.All(int, vol.Range(min=0, max=65535))
+
+POINT_FIELDS: dict[Any, Any] = {
+    vol.Optional("table"): vol.Coerce(Table),
+    vol.Optional("address"): _ADDRESS,
+    vol.Optional("data_type"): vol.Coerce(DataType),
+    vol.Optional("word_order"): vol.Coerce(WordOrder),
+    vol.Optional("scale"): vol.All(vol.Coerce(float), vol.NotIn([0.0], msg="must not be 0")),
+    vol.Optional("offset"): vol.Coerce(float),
+    vol.Optional("precision"): vol.Any(None, vol.All(int, vol.Range(min=0, max=6))),
+    vol.Optional("unit"): vol.Any(None, str),
+    vol.Optional("device_class"): vol.Any(None, str),
+    vol.Optional("state_class"): vol.Any(None, vol.In(["measurement", "total", "total_increasing"])),
+    vol.Optional("entity_category"): vol.Any(None, vol.In(["diagnostic", "config"])),
+    vol.Optional("platform"): vol.Coerce(Platform),
+    vol.Optional("tier"): vol.Coerce(Tier),
+    vol.Optional("writable"): bool,
+    vol.Optional("repeat"): vol.All(int, vol.Range(min=1, max=256)),
+    vol.Optional("stride"): vol.All(int, vol.Range(min=0, max=1000)),
+    vol.Optional("options"): {vol.Coerce(int): str},
+    vol.Optional("enabled_by_default"): bool,
+    vol.Optional("simulate"): dict,
+}
+
+POINT_SCHEMA = vol.Schema(
+    {vol.Required("key"): _KEY, **POINT_FIELDS, vol.Required("table"): vol.Coerce(Table), vol.Required("address"): _ADDRESS}
+)
+# A point override in a profile: the key of an existing point plus the fields to change.
+POINT_OVERRIDE_SCHEMA = vol.Schema({vol.Required("key"): _KEY, **POINT_FIELDS})
+
+DEVICE_TYPE_SCHEMA = vol.Schema(
+    {
+        vol.Required("type"): vol.All(str, vol.Match(r"^[a-z][a-z0-9_]*$", msg="must be snake_case")),
+        vol.Optional("extends"): str,
+        vol.Optional("name"): str,
+        vol.Optional("manufacturer"): str,
+        vol.Optional("model"): str,
+        vol.Optional("channels"): vol.All(int, vol.Range(min=1, max=256)),
+        vol.Optional("max_channels"): vol.All(int, vol.Range(min=1, max=256)),
+        vol.Optional("points"): [dict],
+    }
+)
+
+
+def _build_point(data: Mapping[str, Any]) -> Point:
+    values = dict(data)
+    table: Table = values["table"]
+    if table.is_bit:
+        values.setdefault("data_type", DataType.BOOL)
+        values.setdefault("platform", Platform.BINARY_SENSOR)
+    elif values.get("data_type") is DataType.BOOL:
+        raise vol.Invalid("bool needs a coil or discrete_input table", path=["data_type"])
+    if table.is_bit and values["data_type"] is not DataType.BOOL:
+        raise vol.Invalid("bit tables hold bool points only", path=["data_type"])
+    values["options"] = dict(values.get("options", {}))
+    values["simulate"] = dict(values.get("simulate", {}))
+    return Point(**values)
+
+
+def build_device_type(data: Mapping[str, Any], base: DeviceType | None = None) -> DeviceType:
+    """Validate a device type declaration (full, or ``extends`` a base) and build it.
+
+    Raises ``vol.Invalid`` / ``vol.MultipleInvalid`` whose path points into ``data``.
+    """
+    data = DEVICE_TYPE_SCHEMA(dict(data))
+    points: dict[str, Point] = {p.key: p for p in base.points} if base else {}
+    for index, raw in enumerate(data.get("points", [])):
+        try:
+            if base is not None and raw.get("key") in points:
+                override = POINT_OVERRIDE_SCHEMA(raw)
+                points[override["key"]] = _build_point({**_point_dict(points[override["key"]]), **override})
+            else:
+                points[raw.get("key", "")] = _build_point(POINT_SCHEMA(raw))
+        except vol.Invalid as err:
+            raise vol.Invalid(err.msg, path=["points", index, *err.path]) from err
+    if not points:
+        raise vol.Invalid("a device type needs at least one point", path=["points"])
+    channels = data.get("channels", base.channels if base else 1)
+    max_channels = max(
+        data.get("max_channels", base.max_channels if base else 1),
+        channels,
+        *(p.repeat for p in points.values()),
+    )
+    device_type = DeviceType(
+        type=data["type"],
+        name=data.get("name", base.name if base else data["type"]),
+        manufacturer=data.get("manufacturer", base.manufacturer if base else "Generic"),
+        model=data.get("model", base.model if base else data["type"]),
+        points=tuple(points.values()),
+        channels=channels,
+        max_channels=max_channels,
+    )
+    overlaps = find_overlaps(device_type.points_for(device_type.max_channels))
+    if overlaps:
+        raise OverlappingRegisters(*overlaps[0])
+    return device_type
+
+
+def _point_dict(point: Point) -> dict[str, Any]:
+    return {name: getattr(point, name) for name in Point.__slots__ if name != "channel"}
+
+
+@cache
+def builtin_device_types() -> Mapping[str, DeviceType]:
+    """The catalogue shipped with the integration, keyed by type id."""
+    types: dict[str, DeviceType] = {}
+    for path in sorted(DEVICE_TYPES_DIR.glob("*.yaml")):
+        with path.open(encoding="utf-8") as file:
+            device_type = build_device_type(yaml.safe_load(file))
+        types[device_type.type] = device_type
+    return types
+
+
+def point_to_dict(point: Point) -> dict[str, Any]:
+    """Plain representation, for diagnostics and docs."""
+    return {k: (str(v) if isinstance(v, StrEnum) else v) for k, v in _point_dict(point).items()}

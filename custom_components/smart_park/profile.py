@@ -1,0 +1,455 @@
+"""Park profile: gateways, buildings, enterprises and devices, validated as one document.
+
+Validation is all-or-nothing: :func:`parse_profile` either returns a complete :class:`ParkProfile` or raises
+:class:`ProfileError` listing every problem, each with the path of the bad field, a translation code and its
+placeholders. Nothing here touches HA, so the simulator, the demo and benchmarks share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import voluptuous as vol
+import yaml
+
+from .catalogue import (
+    MAX_UNIT,
+    DeviceType,
+    OverlappingRegisters,
+    Point,
+    build_device_type,
+    builtin_device_types,
+    find_overlaps,
+)
+
+_ID = vol.All(str, vol.Length(min=1, max=64), vol.Match(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$", msg="letters, digits, _ or -"))
+_NAME = vol.All(str, vol.Length(min=1, max=100))
+_PORT = vol.All(int, vol.Range(min=1, max=65535))
+
+GATEWAY_SCHEMA = vol.Schema(
+    {
+        vol.Required("id"): _ID,
+        vol.Optional("name"): _NAME,
+        vol.Optional("protocol", default="tcp"): vol.In(["tcp", "rtu"]),
+        vol.Optional("host"): str,
+        vol.Optional("port", default=502): _PORT,
+        vol.Optional("serial_port"): str,
+        vol.Optional("baudrate", default=9600): vol.In([1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200]),
+        vol.Optional("parity", default="N"): vol.In(["N", "E", "O"]),
+        vol.Optional("stopbits", default=1): vol.In([1, 2]),
+        vol.Optional("bytesize", default=8): vol.In([7, 8]),
+        vol.Optional("timeout", default=1.0): vol.All(vol.Coerce(float), vol.Range(min=0.05, max=30)),
+    }
+)
+BUILDING_SCHEMA = vol.Schema(
+    {
+        vol.Required("id"): _ID,
+        vol.Optional("name"): _NAME,
+        vol.Required("floors"): vol.All(int, vol.Range(min=1, max=120)),
+        vol.Optional("basements", default=0): vol.All(int, vol.Range(min=0, max=10)),
+    }
+)
+# Enterprise records carry more fields (USCC, contact, ...) owned by the registry; keep them as they are.
+ENTERPRISE_SCHEMA = vol.Schema(
+    {
+        vol.Required("id"): _ID,
+        vol.Required("name"): _NAME,
+        vol.Optional("building"): _ID,
+        vol.Optional("floor"): int,
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+CHANNEL_SCHEMA = vol.Schema(
+    {vol.Optional("name"): _NAME, vol.Optional("floor"): int, vol.Optional("enterprise"): _ID}
+)
+DEVICE_SCHEMA = vol.Schema(
+    {
+        vol.Required("id"): _ID,
+        vol.Required("type"): str,
+        vol.Optional("gateway"): _ID,
+        vol.Required("unit"): int,
+        vol.Optional("name"): _NAME,
+        vol.Optional("building"): _ID,
+        vol.Optional("floor"): int,
+        vol.Optional("enterprise"): _ID,
+        vol.Optional("channels"): vol.All(int, vol.Range(min=1, max=256)),
+        vol.Optional("channel_map"): {vol.Coerce(int): CHANNEL_SCHEMA},
+        vol.Optional("overrides"): [dict],
+    }
+)
+PARK_SCHEMA = vol.Schema({vol.Required("id"): _ID, vol.Required("name"): _NAME}, extra=vol.ALLOW_EXTRA)
+PROFILE_SCHEMA = vol.Schema(
+    {
+        vol.Required("park"): PARK_SCHEMA,
+        vol.Optional("gateways", default=list): list,
+        vol.Optional("buildings", default=list): list,
+        vol.Optional("enterprises", default=list): list,
+        vol.Optional("devices", default=list): list,
+        vol.Optional("device_types", default=list): list,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileIssue:
+    """One problem in a profile: where, what (a translation key) and the values for its message."""
+
+    path: str
+    code: str
+    placeholders: Mapping[str, str] = field(default_factory=dict)
+
+    def english(self) -> str:
+        """The message in English (logs, CLI); HA renders it through the translation of ``code``."""
+        return f"{self.path}: {ENGLISH[self.code].format(**self.placeholders)}"
+
+
+class ProfileError(Exception):
+    """The profile is invalid; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: Sequence[ProfileIssue]) -> None:
+        self.issues = list(issues)
+        super().__init__("; ".join(issue.english() for issue in self.issues))
+
+
+# English message per code; strings.json carries the same under exceptions.profile_<code> (a test checks both).
+ENGLISH: dict[str, str] = {
+    "bad_yaml": "not valid YAML ({reason})",
+    "invalid": "{reason}",
+    "required": "required field missing",
+    "unknown_device_type": "unknown device type {type}",
+    "duplicate_id": "id {id} already used",
+    "duplicate_unit": "unit {unit} already used on gateway {gateway}",
+    "unit_out_of_range": "unit {unit} is outside 1–247",
+    "unknown_reference": "no {kind} with id {id}",
+    "floor_out_of_range": "floor {floor} is outside building {building} ({lowest} to {highest})",
+    "overlapping_registers": "{key} overlaps {other} in {table} at address {address}",
+    "channels_out_of_range": "channels {channels} is more than {type} supports ({max})",
+    "no_gateway": "no gateway given and the profile has none",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    """A Modbus TCP gateway or a serial RTU bus."""
+
+    id: str
+    name: str
+    protocol: str
+    host: str | None
+    port: int
+    serial_port: str | None
+    baudrate: int
+    parity: str
+    stopbits: int
+    bytesize: int
+    timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class Building:
+    """A building with its floor range (basements are negative floors)."""
+
+    id: str
+    name: str
+    floors: int
+    basements: int
+
+    @property
+    def floor_range(self) -> tuple[int, int]:
+        """Lowest and highest valid floor numbers."""
+        return (-self.basements if self.basements else 1, self.floors)
+
+    def has_floor(self, floor: int) -> bool:
+        """Whether ``floor`` exists in this building (there is no floor 0)."""
+        lowest, highest = self.floor_range
+        return floor != 0 and lowest <= floor <= highest
+
+
+@dataclass(frozen=True, slots=True)
+class Enterprise:
+    """An enterprise of the park (the registry owns its other fields, kept in ``extra``)."""
+
+    id: str
+    name: str
+    building: str | None
+    floor: int | None
+    extra: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """Where one channel of a multi-channel device (floor call point, IO input) is."""
+
+    name: str | None = None
+    floor: int | None = None
+    enterprise: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """A field device on a gateway, with its resolved register map."""
+
+    id: str
+    name: str
+    device_type: DeviceType
+    gateway: str
+    unit: int
+    building: str | None
+    floor: int | None
+    enterprise: str | None
+    channels: int
+    channel_map: Mapping[int, Channel]
+    points: tuple[Point, ...]
+
+    def channel(self, number: int) -> Channel:
+        """Placement of a channel; a fire-bell controller's channel n defaults to floor n."""
+        default = Channel(floor=number) if self.device_type.type == "fire_bell_controller" else Channel()
+        return self.channel_map.get(number, default)
+
+
+@dataclass(frozen=True, slots=True)
+class ParkProfile:
+    """A validated park profile."""
+
+    id: str
+    name: str
+    gateways: Mapping[str, Gateway]
+    buildings: Mapping[str, Building]
+    enterprises: Mapping[str, Enterprise]
+    devices: Mapping[str, Device]
+    device_types: Mapping[str, DeviceType]
+    raw: Mapping[str, Any]
+
+
+def load_yaml(text: str) -> Any:
+    """Parse profile YAML text, reporting a syntax error as a profile issue."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else str(err).splitlines()[0]
+        raise ProfileError([ProfileIssue("$", "bad_yaml", {"reason": where})]) from err
+
+
+def _fmt(path: Sequence[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "$"
+
+
+def _issues_from_invalid(err: vol.Invalid, prefix: Sequence[Any]) -> list[ProfileIssue]:
+    errors = err.errors if isinstance(err, vol.MultipleInvalid) else [err]
+    issues = []
+    for error in errors:
+        path = _fmt([*prefix, *error.path])
+        if error.error_message == "required key not provided":
+            issues.append(ProfileIssue(path, "required"))
+        else:
+            issues.append(ProfileIssue(path, "invalid", {"reason": error.error_message}))
+    return issues
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.issues: list[ProfileIssue] = []
+
+    def add(self, path: Sequence[Any], code: str, **placeholders: Any) -> None:
+        self.issues.append(ProfileIssue(_fmt(path), code, {k: str(v) for k, v in placeholders.items()}))
+
+    def validate(self, schema: vol.Schema, data: Any, path: Sequence[Any]) -> Any:
+        try:
+            return schema(data)
+        except vol.Invalid as err:
+            self.issues.extend(_issues_from_invalid(err, path))
+            return None
+
+
+def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -> ParkProfile:
+    """Validate a profile document and build the park; raise :class:`ProfileError` with every issue.
+
+    ``default_gateway`` (from the config flow's tested host/port) is used as gateway ``gw1`` when the profile
+    declares no gateway, and as the gateway of devices that name none.
+    """
+    if isinstance(data, str):
+        data = load_yaml(data)
+    out = _Collector()
+    if not isinstance(data, Mapping):
+        raise ProfileError([ProfileIssue("$", "invalid", {"reason": "expected a mapping"})])
+    doc = out.validate(PROFILE_SCHEMA, dict(data), [])
+    if doc is None:
+        raise ProfileError(out.issues)
+
+    types = dict(builtin_device_types())
+    for i, raw in enumerate(doc["device_types"]):
+        base_id = raw.get("extends") if isinstance(raw, Mapping) else None
+        if base_id is not None and base_id not in types:
+            out.add(["device_types", i, "extends"], "unknown_device_type", type=base_id)
+            continue
+        try:
+            device_type = build_device_type(raw, types.get(base_id) if base_id else None)
+        except vol.Invalid as err:
+            out.issues.extend(_issues_from_invalid(err, ["device_types", i]))
+            continue
+        types[device_type.type] = device_type
+
+    gateways: dict[str, Gateway] = {}
+    raw_gateways = list(doc["gateways"])
+    if not raw_gateways and default_gateway is not None:
+        raw_gateways = [{"id": "gw1", **default_gateway}]
+    for i, raw in enumerate(raw_gateways):
+        gw = out.validate(GATEWAY_SCHEMA, raw, ["gateways", i])
+        if gw is None:
+            continue
+        if gw["id"] in gateways:
+            out.add(["gateways", i, "id"], "duplicate_id", id=gw["id"])
+            continue
+        if gw["protocol"] == "tcp" and not gw.get("host"):
+            out.add(["gateways", i, "host"], "required")
+        if gw["protocol"] == "rtu" and not gw.get("serial_port"):
+            out.add(["gateways", i, "serial_port"], "required")
+        gateways[gw["id"]] = Gateway(
+            id=gw["id"],
+            name=gw.get("name", gw["id"]),
+            protocol=gw["protocol"],
+            host=gw.get("host"),
+            port=gw["port"],
+            serial_port=gw.get("serial_port"),
+            baudrate=gw["baudrate"],
+            parity=gw["parity"],
+            stopbits=gw["stopbits"],
+            bytesize=gw["bytesize"],
+            timeout=gw["timeout"],
+        )
+
+    buildings: dict[str, Building] = {}
+    for i, raw in enumerate(doc["buildings"]):
+        b = out.validate(BUILDING_SCHEMA, raw, ["buildings", i])
+        if b is None:
+            continue
+        if b["id"] in buildings:
+            out.add(["buildings", i, "id"], "duplicate_id", id=b["id"])
+            continue
+        buildings[b["id"]] = Building(b["id"], b.get("name", b["id"]), b["floors"], b["basements"])
+
+    def check_place(path: list[Any], building_id: str | None, floor: int | None) -> None:
+        if building_id is not None and building_id not in buildings:
+            out.add([*path, "building"], "unknown_reference", kind="building", id=building_id)
+        elif floor is not None:
+            building = buildings.get(building_id) if building_id else None
+            if building is None:
+                out.add([*path, "building"], "required")
+            elif not building.has_floor(floor):
+                lowest, highest = building.floor_range
+                out.add(
+                    [*path, "floor"], "floor_out_of_range", floor=floor, building=building.id, lowest=lowest,
+                    highest=highest,
+                )
+
+    enterprises: dict[str, Enterprise] = {}
+    for i, raw in enumerate(doc["enterprises"]):
+        e = out.validate(ENTERPRISE_SCHEMA, raw, ["enterprises", i])
+        if e is None:
+            continue
+        if e["id"] in enterprises:
+            out.add(["enterprises", i, "id"], "duplicate_id", id=e["id"])
+            continue
+        check_place(["enterprises", i], e.get("building"), e.get("floor"))
+        extra = {k: v for k, v in e.items() if k not in ("id", "name", "building", "floor")}
+        enterprises[e["id"]] = Enterprise(e["id"], e["name"], e.get("building"), e.get("floor"), extra)
+
+    devices: dict[str, Device] = {}
+    units: dict[tuple[str, int], str] = {}
+    for i, raw in enumerate(doc["devices"]):
+        path: list[Any] = ["devices", i]
+        d = out.validate(DEVICE_SCHEMA, raw, path)
+        if d is None:
+            continue
+        if d["id"] in devices:
+            out.add([*path, "id"], "duplicate_id", id=d["id"])
+            continue
+        device_type = types.get(d["type"])
+        if device_type is None:
+            out.add([*path, "type"], "unknown_device_type", type=d["type"])
+            continue
+        gateway_id = d.get("gateway") or (next(iter(gateways)) if len(gateways) == 1 else None)
+        if gateway_id is None:
+            out.add([*path, "gateway"], "no_gateway" if not gateways else "required")
+        elif gateway_id not in gateways:
+            out.add([*path, "gateway"], "unknown_reference", kind="gateway", id=gateway_id)
+        unit = d["unit"]
+        if not 1 <= unit <= MAX_UNIT:
+            out.add([*path, "unit"], "unit_out_of_range", unit=unit)
+        elif gateway_id is not None:
+            if (gateway_id, unit) in units:
+                out.add([*path, "unit"], "duplicate_unit", unit=unit, gateway=gateway_id)
+            units[(gateway_id, unit)] = d["id"]
+        check_place(path, d.get("building"), d.get("floor"))
+        if (ent := d.get("enterprise")) is not None and ent not in enterprises:
+            out.add([*path, "enterprise"], "unknown_reference", kind="enterprise", id=ent)
+        channels = d.get("channels", device_type.channels)
+        if channels > device_type.max_channels:
+            out.add([*path, "channels"], "channels_out_of_range", channels=channels, type=device_type.type,
+                    max=device_type.max_channels)
+            continue
+        channel_map = {}
+        for number, placement in d.get("channel_map", {}).items():
+            ch_path = [*path, "channel_map", number]
+            if not 1 <= number <= channels:
+                out.add(ch_path, "channels_out_of_range", channels=number, type=device_type.type, max=channels)
+                continue
+            if (ent := placement.get("enterprise")) is not None and ent not in enterprises:
+                out.add([*ch_path, "enterprise"], "unknown_reference", kind="enterprise", id=ent)
+            check_place(ch_path, d.get("building"), placement.get("floor"))
+            channel_map[number] = Channel(placement.get("name"), placement.get("floor"), placement.get("enterprise"))
+        if d.get("overrides"):
+            try:
+                device_type = build_device_type(
+                    {"type": device_type.type, "points": d["overrides"]}, base=device_type
+                )
+            except OverlappingRegisters as err:
+                _add_overlap(out, [*path, "overrides"], err.first, err.second)
+                continue
+            except vol.Invalid as err:
+                # build_device_type names the list "points"; here the user wrote it under "overrides".
+                for issue in _issues_from_invalid(err, path):
+                    out.issues.append(replace(issue, path=issue.path.replace(".points", ".overrides", 1)))
+                continue
+        points = device_type.points_for(channels)
+        if overlaps := find_overlaps(points):
+            _add_overlap(out, [*path, "overrides"], *overlaps[0])
+            continue
+        devices[d["id"]] = Device(
+            id=d["id"],
+            name=d.get("name", d["id"]),
+            device_type=device_type,
+            gateway=gateway_id or "",
+            unit=unit,
+            building=d.get("building"),
+            floor=d.get("floor"),
+            enterprise=d.get("enterprise"),
+            channels=channels,
+            channel_map=channel_map,
+            points=tuple(points),
+        )
+
+    if out.issues:
+        raise ProfileError(out.issues)
+    park = doc["park"]
+    return ParkProfile(
+        id=park["id"],
+        name=park["name"],
+        gateways=gateways,
+        buildings=buildings,
+        enterprises=enterprises,
+        devices=devices,
+        device_types=types,
+        raw=dict(data),
+    )
+
+
+def _add_overlap(out: _Collector, path: list[Any], first: Point, second: Point) -> None:
+    out.add(path, "overlapping_registers", key=second.key, other=first.key, table=second.table,
+            address=second.address)
