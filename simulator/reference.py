@@ -8,7 +8,22 @@ from typing import Any
 from custom_components.smart_park.catalogue import MAX_UNIT
 
 _TRADES = ["机械", "电子", "五金", "包装", "模具", "服饰", "食品", "印刷", "塑料", "汽配", "光电", "医疗器械"]
-_NAMES = ["恒达", "瑞丰", "金鹏", "华泰", "永盛", "宏远", "鑫源", "嘉禾", "德力", "天诚", "博创", "众鑫", "安达", "新锐"]
+_NAMES = [
+    "恒达",
+    "瑞丰",
+    "金鹏",
+    "华泰",
+    "永盛",
+    "宏远",
+    "鑫源",
+    "嘉禾",
+    "德力",
+    "天诚",
+    "博创",
+    "众鑫",
+    "安达",
+    "新锐",
+]
 
 FLOORS_PER_BUILDING = 6
 ENTERPRISES_PER_BUILDING = 15
@@ -45,7 +60,8 @@ def reference_profile(
         "park": {"id": park_id, "name": park_name},
         "gateways": [],
         "buildings": [
-            {"id": f"b{b + 1}", "name": f"{b + 1}号楼", "floors": FLOORS_PER_BUILDING} for b in range(n_buildings)
+            {"id": f"b{b + 1}", "name": f"{b + 1}号楼", "floors": FLOORS_PER_BUILDING}
+            for b in range(n_buildings)
         ],
         "enterprises": [],
         "devices": [],
@@ -56,7 +72,7 @@ def reference_profile(
     for i in range(enterprises):
         b = min(i // per_building, n_buildings - 1)
         slot = len(by_building[b])
-        ent = {
+        ent: dict[str, Any] = {
             "id": f"e{i + 1:03d}",
             "name": f"{_NAMES[i % len(_NAMES)]}{_TRADES[(i // len(_NAMES)) % len(_TRADES)]}有限公司",
             "building": f"b{b + 1}",
@@ -81,17 +97,33 @@ def reference_profile(
     for b in range(n_buildings):
         bid = f"b{b + 1}"
         building_devices: list[dict[str, Any]] = [
-            {"id": f"{bid}_bells", "type": "fire_bell_controller", "building": bid, "floor": 1,
-             "channels": FLOORS_PER_BUILDING, "name": f"{bid} fire bells"},
-            {"id": f"{bid}_tank", "type": "fire_water_tank", "building": bid, "floor": FLOORS_PER_BUILDING,
-             "name": f"{bid} fire-water tank"},
+            {
+                "id": f"{bid}_bells",
+                "type": "fire_bell_controller",
+                "building": bid,
+                "floor": 1,
+                "channels": FLOORS_PER_BUILDING,
+                "name": f"{bid} fire bells",
+            },
+            {
+                "id": f"{bid}_tank",
+                "type": "fire_water_tank",
+                "building": bid,
+                "floor": FLOORS_PER_BUILDING,
+                "name": f"{bid} fire-water tank",
+            },
         ]
         for ent in by_building[b]:
             index = int(ent["id"][1:])
             for dtype in _enterprise_devices(index):
                 building_devices.append(
-                    {"id": f"{ent['id']}_{dtype}", "type": dtype, "building": bid, "floor": ent["floor"],
-                     "enterprise": ent["id"]}
+                    {
+                        "id": f"{ent['id']}_{dtype}",
+                        "type": dtype,
+                        "building": bid,
+                        "floor": ent["floor"],
+                        "enterprise": ent["id"],
+                    }
                 )
         # Keep a building on one gateway when it fits, as it would be wired.
         if next_unit + len(building_devices) - 1 > MAX_UNIT:
@@ -99,11 +131,29 @@ def reference_profile(
         for device in building_devices:
             place(device)
     for device in (
-        {"id": "air_station", "type": "air_quality_station", "building": "b1", "floor": FLOORS_PER_BUILDING,
-         "name": "Park air-quality station"},
-        {"id": "broadcast", "type": "broadcast_controller", "building": "b1", "floor": 1,
-         "channels": min(16, n_buildings), "name": "Emergency broadcast"},
-        {"id": "duty_io", "type": "io_module", "building": "b1", "floor": 1, "channels": 8, "name": "Duty-room IO"},
+        {
+            "id": "air_station",
+            "type": "air_quality_station",
+            "building": "b1",
+            "floor": FLOORS_PER_BUILDING,
+            "name": "Park air-quality station",
+        },
+        {
+            "id": "broadcast",
+            "type": "broadcast_controller",
+            "building": "b1",
+            "floor": 1,
+            "channels": min(16, n_buildings),
+            "name": "Emergency broadcast",
+        },
+        {
+            "id": "duty_io",
+            "type": "io_module",
+            "building": "b1",
+            "floor": 1,
+            "channels": 8,
+            "name": "Duty-room IO",
+        },
     ):
         place(device)
     profile["gateways"] = gateways

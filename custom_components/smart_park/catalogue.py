@@ -7,6 +7,7 @@ This module only loads, validates and expands those declarations; decoding is in
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -61,8 +62,8 @@ MAX_BITS_PER_READ = 2000
 class Point:
     """One value of a device: where it lives on the wire and how HA should present it.
 
-    ``key`` may contain ``{n}`` for repeated points (call point per floor, IO channel); :meth:`DeviceType.points_for`
-    expands them to concrete keys (``call_point_3``) and addresses.
+    ``key`` may contain ``{n}`` for repeated points (call point per floor, IO channel);
+    :meth:`DeviceType.points_for` expands them to concrete keys (``call_point_3``) and addresses.
     """
 
     key: str
@@ -146,12 +147,13 @@ class DeviceType:
         raise KeyError(f"{self.type} has no point {key}")
 
 
-class OverlappingRegisters(vol.Invalid):  # type: ignore[misc]
+class OverlappingRegisters(vol.Invalid):
     """Two points of a device type share an address."""
 
     def __init__(self, first: Point, second: Point) -> None:
         super().__init__(
-            f"{second.key} overlaps {first.key} in {second.table} at address {second.address}", path=["points"]
+            f"{second.key} overlaps {first.key} in {second.table} at address {second.address}",
+            path=["points"],
         )
         self.first = first
         self.second = second
@@ -165,7 +167,7 @@ def find_overlaps(points: Iterable[Point]) -> list[tuple[Point, Point]]:
         by_table.setdefault(point.table, []).append(point)
     for table_points in by_table.values():
         ordered = sorted(table_points, key=lambda p: p.address)
-        for prev, cur in zip(ordered, ordered[1:], strict=False):
+        for prev, cur in itertools.pairwise(ordered):
             if cur.address < prev.end:
                 overlaps.append((prev, cur))
     return overlaps
@@ -199,7 +201,12 @@ POINT_FIELDS: dict[Any, Any] = {
 }
 
 POINT_SCHEMA = vol.Schema(
-    {vol.Required("key"): _KEY, **POINT_FIELDS, vol.Required("table"): vol.Coerce(Table), vol.Required("address"): _ADDRESS}
+    {
+        vol.Required("key"): _KEY,
+        **POINT_FIELDS,
+        vol.Required("table"): vol.Coerce(Table),
+        vol.Required("address"): _ADDRESS,
+    }
 )
 # A point override in a profile: the key of an existing point plus the fields to change.
 POINT_OVERRIDE_SCHEMA = vol.Schema({vol.Required("key"): _KEY, **POINT_FIELDS})

@@ -69,7 +69,7 @@ def encode_registers(
     """Encode a raw value (no scaling) into registers."""
     fmt, count = _FORMATS[data_type]
     if data_type is not DataType.FLOAT32:
-        value = int(round(value))
+        value = round(value)
     raw = struct.pack(fmt, value)
     words = [int.from_bytes(raw[i : i + 2], "big") for i in range(0, 2 * count, 2)]
     return words if word_order is WordOrder.BIG else list(reversed(words))

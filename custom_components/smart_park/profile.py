@@ -24,7 +24,9 @@ from .catalogue import (
     find_overlaps,
 )
 
-_ID = vol.All(str, vol.Length(min=1, max=64), vol.Match(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$", msg="letters, digits, _ or -"))
+_ID = vol.All(
+    str, vol.Length(min=1, max=64), vol.Match(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$", msg="letters, digits, _ or -")
+)
 _NAME = vol.All(str, vol.Length(min=1, max=100))
 _PORT = vol.All(int, vol.Range(min=1, max=65535))
 
@@ -113,7 +115,7 @@ class ProfileError(Exception):
         super().__init__("; ".join(issue.english() for issue in self.issues))
 
 
-# English message per code; strings.json carries the same under exceptions.profile_<code> (a test checks both).
+# English message per code; strings.json has the same as exceptions.profile_<code> (a test checks both).
 ENGLISH: dict[str, str] = {
     "bad_yaml": "not valid YAML ({reason})",
     "invalid": "{reason}",
@@ -344,7 +346,11 @@ def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -
             elif not building.has_floor(floor):
                 lowest, highest = building.floor_range
                 out.add(
-                    [*path, "floor"], "floor_out_of_range", floor=floor, building=building.id, lowest=lowest,
+                    [*path, "floor"],
+                    "floor_out_of_range",
+                    floor=floor,
+                    building=building.id,
+                    lowest=lowest,
                     highest=highest,
                 )
 
@@ -370,10 +376,10 @@ def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -
         if d["id"] in devices:
             out.add([*path, "id"], "duplicate_id", id=d["id"])
             continue
-        device_type = types.get(d["type"])
-        if device_type is None:
+        if d["type"] not in types:
             out.add([*path, "type"], "unknown_device_type", type=d["type"])
             continue
+        device_type = types[d["type"]]
         gateway_id = d.get("gateway") or (next(iter(gateways)) if len(gateways) == 1 else None)
         if gateway_id is None:
             out.add([*path, "gateway"], "no_gateway" if not gateways else "required")
@@ -391,19 +397,28 @@ def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -
             out.add([*path, "enterprise"], "unknown_reference", kind="enterprise", id=ent)
         channels = d.get("channels", device_type.channels)
         if channels > device_type.max_channels:
-            out.add([*path, "channels"], "channels_out_of_range", channels=channels, type=device_type.type,
-                    max=device_type.max_channels)
+            out.add(
+                [*path, "channels"],
+                "channels_out_of_range",
+                channels=channels,
+                type=device_type.type,
+                max=device_type.max_channels,
+            )
             continue
         channel_map = {}
         for number, placement in d.get("channel_map", {}).items():
             ch_path = [*path, "channel_map", number]
             if not 1 <= number <= channels:
-                out.add(ch_path, "channels_out_of_range", channels=number, type=device_type.type, max=channels)
+                out.add(
+                    ch_path, "channels_out_of_range", channels=number, type=device_type.type, max=channels
+                )
                 continue
             if (ent := placement.get("enterprise")) is not None and ent not in enterprises:
                 out.add([*ch_path, "enterprise"], "unknown_reference", kind="enterprise", id=ent)
             check_place(ch_path, d.get("building"), placement.get("floor"))
-            channel_map[number] = Channel(placement.get("name"), placement.get("floor"), placement.get("enterprise"))
+            channel_map[number] = Channel(
+                placement.get("name"), placement.get("floor"), placement.get("enterprise")
+            )
         if d.get("overrides"):
             try:
                 device_type = build_device_type(
@@ -451,5 +466,11 @@ def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -
 
 
 def _add_overlap(out: _Collector, path: list[Any], first: Point, second: Point) -> None:
-    out.add(path, "overlapping_registers", key=second.key, other=first.key, table=second.table,
-            address=second.address)
+    out.add(
+        path,
+        "overlapping_registers",
+        key=second.key,
+        other=first.key,
+        table=second.table,
+        address=second.address,
+    )

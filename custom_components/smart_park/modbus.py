@@ -1,0 +1,470 @@
+"""Modbus engine: read planning, one client per gateway, tiered polling and verified writes.
+
+Nothing here imports Home Assistant: the coordinators, the linkage and the benchmarks drive it, and it is
+tested against the park simulator over real TCP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException
+from pymodbus.framer import FramerType
+
+from .catalogue import MAX_BITS_PER_READ, MAX_REGISTERS_PER_READ, Point, Table, Tier
+from .codec import DataType, decode_registers, encode_registers, scale_value, unscale_value
+from .profile import Device, Gateway
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class _NoResponseFilter(logging.Filter):
+    """pymodbus logs every unanswered request at error level; the poller logs a unit's outage once instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "No response received" not in record.getMessage()
+
+
+logging.getLogger("pymodbus.logging").addFilter(_NoResponseFilter())
+
+DEFAULT_MAX_GAP = 8
+DEFAULT_OFFLINE_RETRY = 30.0
+# Bits are packed eight to a byte, so a gap of N registers costs as much as 16*N bits on the wire.
+BITS_PER_REGISTER = 16
+# Safety inputs and writes (bells, lamps) go ahead of measurements queued on the same gateway.
+PRIORITY = {"write": 0, Tier.FAST: 1, Tier.NORMAL: 2, Tier.SLOW: 3}
+RECONNECT_BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+
+
+class ModbusError(Exception):
+    """Base of the engine's errors."""
+
+
+class GatewayOfflineError(ModbusError):
+    """The gateway cannot be reached (refused, dropped, or no unit answers)."""
+
+
+class DeviceNotRespondingError(ModbusError):
+    """One unit did not answer within the request timeout."""
+
+
+class DeviceExceptionError(ModbusError):
+    """The unit answered with a Modbus exception (illegal address, device failure, ...)."""
+
+    def __init__(self, unit: int, exception_code: int) -> None:
+        super().__init__(f"unit {unit} answered with Modbus exception {exception_code}")
+        self.exception_code = exception_code
+
+
+class WriteVerifyError(ModbusError):
+    """A write was acknowledged but reading it back gave other values."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadBlock:
+    """One read request: a contiguous address range of one table and the points decoded from it."""
+
+    table: Table
+    address: int
+    count: int
+    points: tuple[Point, ...]
+
+
+def plan_blocks(
+    points: Iterable[Point],
+    *,
+    max_gap: int = DEFAULT_MAX_GAP,
+    max_registers: int = MAX_REGISTERS_PER_READ,
+    max_bits: int = MAX_BITS_PER_READ,
+) -> list[ReadBlock]:
+    """Coalesce points into the fewest read requests.
+
+    Points of one table are merged while the unread gap between them is at most ``max_gap`` registers
+    (``16 * max_gap`` bits) and the block stays within the protocol limit. Sorted greedy merging is optimal
+    here: any split it makes is forced by a gap or by the size limit.
+    """
+    by_table: dict[Table, list[Point]] = {}
+    for point in points:
+        by_table.setdefault(point.table, []).append(point)
+    blocks: list[ReadBlock] = []
+    for table in Table:
+        table_points = sorted(by_table.get(table, []), key=lambda p: (p.address, p.count))
+        limit = max_bits if table.is_bit else max_registers
+        gap = max_gap * BITS_PER_REGISTER if table.is_bit else max_gap
+        current: list[Point] = []
+        start = end = 0
+        for point in table_points:
+            if current and point.address - end <= gap and max(end, point.end) - start <= limit:
+                current.append(point)
+                end = max(end, point.end)
+                continue
+            if current:
+                blocks.append(ReadBlock(table, start, end - start, tuple(current)))
+            current, start, end = [point], point.address, point.end
+        if current:
+            blocks.append(ReadBlock(table, start, end - start, tuple(current)))
+    return blocks
+
+
+def decode_point(point: Point, block: ReadBlock, data: Sequence[int] | Sequence[bool]) -> Any:
+    """Engineering value of ``point`` from the data a block read returned."""
+    offset = point.address - block.address
+    if point.data_type is DataType.BOOL:
+        return bool(data[offset])
+    raw = decode_registers(
+        [int(w) for w in data[offset : offset + point.count]], point.data_type, point.word_order
+    )
+    if point.options:
+        return point.options.get(int(raw))
+    return scale_value(raw, point.scale, point.offset, point.precision)
+
+
+def encode_point(point: Point, value: Any) -> list[int] | list[bool]:
+    """Wire words (or bits) for writing ``value`` to ``point``."""
+    if point.data_type is DataType.BOOL:
+        return [bool(value)]
+    if point.options and isinstance(value, str):
+        by_name = {name: raw for raw, name in point.options.items()}
+        if value not in by_name:
+            raise ValueError(f"{point.key}: {value!r} is not one of {sorted(by_name)}")
+        value = by_name[value]
+    return encode_registers(
+        unscale_value(float(value), point.scale, point.offset), point.data_type, point.word_order
+    )
+
+
+class _PriorityLock:
+    """A lock whose waiters are served by priority, then arrival: a gateway carries one request at a time."""
+
+    def __init__(self) -> None:
+        self._locked = False
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    @asynccontextmanager
+    async def hold(self, priority: int) -> AsyncIterator[None]:
+        if self._locked:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            heapq.heappush(self._waiters, (priority, next(self._seq), future))
+            try:
+                await future
+            except asyncio.CancelledError:
+                # Granted just as we were cancelled: pass the lock on instead of leaking it.
+                if future.done() and not future.cancelled():
+                    self._release()
+                raise
+        else:
+            self._locked = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        while self._waiters:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():
+                future.set_result(None)  # ownership passes straight to the waiter
+                return
+        self._locked = False
+
+
+class GatewayClient:
+    """One pymodbus async client for one gateway, with request priorities, timeouts and reconnect backoff."""
+
+    def __init__(self, gateway: Gateway, *, request_timeout: float | None = None) -> None:
+        self.gateway = gateway
+        self.timeout = request_timeout if request_timeout is not None else gateway.timeout
+        # retries=0 and reconnect_delay=0: the poller decides when to retry a unit and when to reconnect.
+        self._client: AsyncModbusTcpClient | AsyncModbusSerialClient
+        if gateway.protocol == "rtu":
+            self._client = AsyncModbusSerialClient(
+                gateway.serial_port or "",
+                framer=FramerType.RTU,
+                baudrate=gateway.baudrate,
+                parity=gateway.parity,
+                stopbits=gateway.stopbits,
+                bytesize=gateway.bytesize,
+                timeout=self.timeout,
+                retries=0,
+                reconnect_delay=0,
+            )
+        else:
+            self._client = AsyncModbusTcpClient(
+                gateway.host or "", port=gateway.port, timeout=self.timeout, retries=0, reconnect_delay=0
+            )
+        # pymodbus drops the connection after a few unanswered requests; a silent unit must not do that.
+        self._client.set_max_no_responses(1_000_000)
+        self._lock = _PriorityLock()
+        self._failures = 0
+        self._next_attempt = 0.0
+        self.requests = 0
+
+    @property
+    def connected(self) -> bool:
+        """Whether the transport is up."""
+        return bool(self._client.connected)
+
+    async def async_connect(self) -> None:
+        """Connect, or raise :class:`GatewayOfflineError`; repeated failures back off before trying again."""
+        if self.connected:
+            return
+        now = time.monotonic()
+        if now < self._next_attempt:
+            raise GatewayOfflineError(
+                f"gateway {self.gateway.id}: waiting {self._next_attempt - now:.1f} s to retry"
+            )
+        try:
+            ok = await asyncio.wait_for(self._client.connect(), self.timeout + 1)
+        except (TimeoutError, OSError, ModbusException) as err:
+            ok = False
+            _LOGGER.debug("Connecting to gateway %s failed: %s", self.gateway.id, err)
+        if not ok:
+            delay = RECONNECT_BACKOFF[min(self._failures, len(RECONNECT_BACKOFF) - 1)]
+            self._failures += 1
+            self._next_attempt = time.monotonic() + delay
+            raise GatewayOfflineError(f"gateway {self.gateway.id} ({self._where()}) cannot be reached")
+        self._failures = 0
+        self._next_attempt = 0.0
+
+    async def async_close(self) -> None:
+        """Close the connection."""
+        self._client.close()
+
+    def disconnect(self) -> None:
+        """Drop the transport so the next request reconnects (used when no unit answers at all)."""
+        self._client.close()
+
+    def _where(self) -> str:
+        if self.gateway.protocol == "rtu":
+            return self.gateway.serial_port or "?"
+        return f"{self.gateway.host}:{self.gateway.port}"
+
+    async def _execute(self, priority: int, unit: int, call: Any, *args: Any, **kwargs: Any) -> Any:
+        async with self._lock.hold(priority):
+            await self.async_connect()
+            self.requests += 1
+            try:
+                response = await asyncio.wait_for(call(*args, device_id=unit, **kwargs), self.timeout * 2)
+            except ConnectionException as err:
+                self._client.close()
+                raise GatewayOfflineError(f"gateway {self.gateway.id}: {err}") from err
+            except (TimeoutError, ModbusException) as err:
+                if not self.connected:
+                    raise GatewayOfflineError(f"gateway {self.gateway.id}: connection lost") from err
+                raise DeviceNotRespondingError(f"unit {unit} on {self.gateway.id} did not answer") from err
+        if response.isError():
+            raise DeviceExceptionError(unit, int(getattr(response, "exception_code", 0)))
+        return response
+
+    async def async_read(
+        self, unit: int, table: Table, address: int, count: int, *, priority: int = PRIORITY[Tier.NORMAL]
+    ) -> list[int] | list[bool]:
+        """Read ``count`` registers or bits of one table."""
+        client = self._client
+        call = {
+            Table.COIL: client.read_coils,
+            Table.DISCRETE_INPUT: client.read_discrete_inputs,
+            Table.HOLDING_REGISTER: client.read_holding_registers,
+            Table.INPUT_REGISTER: client.read_input_registers,
+        }[table]
+        response = await self._execute(priority, unit, call, address, count=count)
+        if table.is_bit:
+            bits: list[bool] = list(response.bits[:count])
+            return bits
+        registers: list[int] = list(response.registers)
+        if len(registers) != count:
+            raise DeviceExceptionError(unit, 0)
+        return registers
+
+    async def async_write_coils(
+        self, unit: int, address: int, values: Sequence[bool], *, verify: bool = True
+    ) -> None:
+        """Write coils; with ``verify``, read them back and raise :class:`WriteVerifyError` on a mismatch."""
+        await self._execute(PRIORITY["write"], unit, self._client.write_coils, address, list(values))
+        if verify:
+            got = await self.async_read(unit, Table.COIL, address, len(values), priority=PRIORITY["write"])
+            if [bool(v) for v in got] != [bool(v) for v in values]:
+                raise WriteVerifyError(f"unit {unit} coils {address}: wrote {list(values)}, read back {got}")
+
+    async def async_write_registers(
+        self, unit: int, address: int, values: Sequence[int], *, verify: bool = True
+    ) -> None:
+        """Write holding registers; with ``verify``, read them back."""
+        await self._execute(PRIORITY["write"], unit, self._client.write_registers, address, list(values))
+        if verify:
+            got = await self.async_read(
+                unit, Table.HOLDING_REGISTER, address, len(values), priority=PRIORITY["write"]
+            )
+            if list(got) != list(values):
+                raise WriteVerifyError(
+                    f"unit {unit} registers {address}: wrote {list(values)}, read back {got}"
+                )
+
+
+async def async_test_connection(host: str, port: int, timeout: float = 3.0) -> None:
+    """Check that a Modbus TCP gateway accepts connections (the config flow's test)."""
+    client = AsyncModbusTcpClient(host, port=port, timeout=timeout, retries=0, reconnect_delay=0)
+    try:
+        ok = await asyncio.wait_for(client.connect(), timeout + 1)
+    except (TimeoutError, OSError, ModbusException) as err:
+        raise GatewayOfflineError(f"{host}:{port}: {err}") from err
+    finally:
+        client.close()
+    if not ok:
+        raise GatewayOfflineError(f"{host}:{port} refused the connection")
+
+
+@dataclass(slots=True)
+class DeviceReading:
+    """What one poll of one tier learnt about one device."""
+
+    available: bool
+    values: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    offline_since: datetime | None = None
+
+
+@dataclass(slots=True)
+class _DeviceState:
+    online: bool = True
+    offline_since: datetime | None = None
+    retry_at: float = 0.0
+    error: str | None = None
+
+
+class GatewayPoller:
+    """Polls every device of one gateway, tier by tier, with reads planned once."""
+
+    def __init__(
+        self,
+        client: GatewayClient,
+        devices: Iterable[Device],
+        *,
+        max_gap: int = DEFAULT_MAX_GAP,
+        offline_retry: float = DEFAULT_OFFLINE_RETRY,
+    ) -> None:
+        self.client = client
+        self.devices = {device.id: device for device in devices}
+        self.offline_retry = offline_retry
+        self._plans: dict[Tier, dict[str, list[ReadBlock]]] = {tier: {} for tier in Tier}
+        for device in self.devices.values():
+            for tier in Tier:
+                tier_points = [p for p in device.points if p.tier is tier]
+                if tier_points:
+                    self._plans[tier][device.id] = plan_blocks(tier_points, max_gap=max_gap)
+        self._state = {device_id: _DeviceState() for device_id in self.devices}
+
+    def tiers(self) -> set[Tier]:
+        """Tiers with at least one point on this gateway."""
+        return {tier for tier, plan in self._plans.items() if plan}
+
+    def plan(self, tier: Tier) -> dict[str, list[ReadBlock]]:
+        """Device id -> the read blocks of one tier."""
+        return self._plans[tier]
+
+    def request_count(self, tier: Tier) -> int:
+        """Requests one full cycle of ``tier`` issues while every device answers."""
+        return sum(len(blocks) for blocks in self._plans[tier].values())
+
+    def is_online(self, device_id: str) -> bool:
+        """Whether the device answered its last request."""
+        return self._state[device_id].online
+
+    async def async_poll(self, tier: Tier) -> dict[str, DeviceReading]:
+        """Read every device of the tier; unanswering units are skipped until their retry time.
+
+        Raises :class:`GatewayOfflineError` when the gateway itself cannot be reached, or when every unit
+        tried in this cycle timed out (a dead serial bus behind a live TCP gateway looks like that).
+        """
+        readings: dict[str, DeviceReading] = {}
+        priority = PRIORITY[tier]
+        tried = timed_out = 0
+        now = time.monotonic()
+        for device_id, blocks in self._plans[tier].items():
+            state = self._state[device_id]
+            if not state.online and now < state.retry_at:
+                readings[device_id] = DeviceReading(
+                    False, error=state.error, offline_since=state.offline_since
+                )
+                continue
+            device = self.devices[device_id]
+            values: dict[str, Any] = {}
+            tried += 1
+            try:
+                for block in blocks:
+                    data = await self.client.async_read(
+                        device.unit, block.table, block.address, block.count, priority=priority
+                    )
+                    for point in block.points:
+                        values[point.key] = decode_point(point, block, data)
+            except DeviceNotRespondingError as err:
+                timed_out += 1
+                readings[device_id] = self._mark_offline(device, str(err))
+                continue
+            except DeviceExceptionError as err:
+                readings[device_id] = self._mark_offline(device, str(err))
+                continue
+            self._mark_online(device)
+            readings[device_id] = DeviceReading(True, values)
+        if tried >= 2 and timed_out == tried:
+            self.client.disconnect()
+            raise GatewayOfflineError(f"gateway {self.client.gateway.id}: no unit answered")
+        return readings
+
+    def _mark_offline(self, device: Device, error: str) -> DeviceReading:
+        state = self._state[device.id]
+        state.retry_at = time.monotonic() + self.offline_retry
+        state.error = error
+        if state.online:
+            state.online = False
+            state.offline_since = datetime.now(UTC)
+            _LOGGER.warning(
+                "Device %s (unit %s on gateway %s) is unavailable: %s",
+                device.id,
+                device.unit,
+                device.gateway,
+                error,
+            )
+        return DeviceReading(False, error=error, offline_since=state.offline_since)
+
+    def _mark_online(self, device: Device) -> None:
+        state = self._state[device.id]
+        if not state.online:
+            _LOGGER.info(
+                "Device %s (unit %s on gateway %s) is available again", device.id, device.unit, device.gateway
+            )
+        state.online, state.offline_since, state.error, state.retry_at = True, None, None, 0.0
+
+    async def async_write_point(self, device_id: str, key: str, value: Any, *, verify: bool = True) -> None:
+        """Write one writable point of a device, in engineering units, verified by read-back."""
+        device = self.devices[device_id]
+        point = next((p for p in device.points if p.key == key), None)
+        if point is None or not point.writable:
+            raise ValueError(f"{device_id} has no writable point {key}")
+        words = encode_point(point, value)
+        if point.table is Table.COIL:
+            await self.client.async_write_coils(
+                device.unit, point.address, [bool(w) for w in words], verify=verify
+            )
+        else:
+            await self.client.async_write_registers(
+                device.unit, point.address, [int(w) for w in words], verify=verify
+            )
+
+
+async def async_close_all(clients: Iterable[GatewayClient]) -> None:
+    """Close several clients, ignoring those already closed."""
+    for client in clients:
+        with suppress(Exception):
+            await client.async_close()
