@@ -16,6 +16,10 @@ $(VENV)/.installed: requirements_test.txt
 
 venv: $(VENV)/.installed
 
+$(VENV)/.demo-installed: $(VENV)/.installed requirements_demo.txt
+	$(PY) -m pip install --quiet -r requirements_demo.txt
+	touch $@
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -28,7 +32,7 @@ pytest: venv
 
 test: lint typecheck pytest
 
-demo: venv
+demo: $(VENV)/.demo-installed
 	$(PY) -m demo
 
 bench: venv

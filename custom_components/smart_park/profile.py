@@ -301,6 +301,9 @@ def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -
     raw_gateways = list(doc["gateways"])
     if not raw_gateways and default_gateway is not None:
         raw_gateways = [{"id": "gw1", **default_gateway}]
+    declared_gateways = [
+        raw["id"] for raw in raw_gateways if isinstance(raw, Mapping) and isinstance(raw.get("id"), str)
+    ]
     for i, raw in enumerate(raw_gateways):
         gw = out.validate(GATEWAY_SCHEMA, raw, ["gateways", i])
         if gw is None:
@@ -380,10 +383,11 @@ def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -
             out.add([*path, "type"], "unknown_device_type", type=d["type"])
             continue
         device_type = types[d["type"]]
-        gateway_id = d.get("gateway") or (next(iter(gateways)) if len(gateways) == 1 else None)
+        # Defaults and references go by declared ids, so one bad gateway entry is reported once, not per device.
+        gateway_id = d.get("gateway") or (declared_gateways[0] if len(declared_gateways) == 1 else None)
         if gateway_id is None:
-            out.add([*path, "gateway"], "no_gateway" if not gateways else "required")
-        elif gateway_id not in gateways:
+            out.add([*path, "gateway"], "no_gateway" if not declared_gateways else "required")
+        elif gateway_id not in declared_gateways:
             out.add([*path, "gateway"], "unknown_reference", kind="gateway", id=gateway_id)
         unit = d["unit"]
         if not 1 <= unit <= MAX_UNIT:

@@ -237,3 +237,9 @@ def test_channels_out_of_range() -> None:
             {"channels": "40", "type": "fire_bell_controller", "max": "32"},
         )
     ]
+
+
+def test_bad_gateway_is_reported_once() -> None:
+    data = _small()
+    data["gateways"][0]["port"] = 0
+    assert _issues(data) == [("gateways[0].port", "invalid", {"reason": "value must be at least 1"})]
