@@ -119,7 +119,13 @@ async def onboard(session: aiohttp.ClientSession) -> str:
     base = f"http://127.0.0.1:{HA_PORT}"
     async with session.post(
         f"{base}/api/onboarding/users",
-        json={"client_id": CLIENT_ID, "name": "Duty room", "username": USER, "password": PASSWORD, "language": "en"},
+        json={
+            "client_id": CLIENT_ID,
+            "name": "Duty room",
+            "username": USER,
+            "password": PASSWORD,
+            "language": "en",
+        },
     ) as resp:
         resp.raise_for_status()
         code = (await resp.json())["auth_code"]
@@ -172,8 +178,9 @@ async def long_lived_token(session: aiohttp.ClientSession, token: str) -> str:
         await ws.receive_json()
         await ws.send_json({"type": "auth", "access_token": token})
         await ws.receive_json()
-        await ws.send_json({"id": 1, "type": "auth/long_lived_access_token", "client_name": "park_sync",
-                            "lifespan": 3650})
+        await ws.send_json(
+            {"id": 1, "type": "auth/long_lived_access_token", "client_name": "park_sync", "lifespan": 3650}
+        )
         reply = await ws.receive_json()
         lived: str = reply["result"]
         return lived
@@ -198,17 +205,43 @@ async def run(demo: Demo) -> None:
     print("Smart Park Hub demo — starting (first start of Home Assistant takes a minute)")
     demo.spawn(
         "park simulator",
-        [PY, "-m", "simulator", "--profile", str(profile_path), "--port", str(MODBUS_PORT),
-         "--control-port", str(CONTROL_PORT)],
+        [
+            PY,
+            "-m",
+            "simulator",
+            "--profile",
+            str(profile_path),
+            "--port",
+            str(MODBUS_PORT),
+            "--control-port",
+            str(CONTROL_PORT),
+        ],
         RUN / "simulator.log",
     )
     demo.spawn(
         "central platform",
-        [PY, "-m", "central", "--host", "127.0.0.1", "--port", str(CENTRAL_PORT), "--hj212-port", str(HJ212_PORT),
-         "--db", str(RUN / "central.sqlite"), "--token", "demo-token", "--secret", "demo-secret"],
+        [
+            PY,
+            "-m",
+            "central",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(CENTRAL_PORT),
+            "--hj212-port",
+            str(HJ212_PORT),
+            "--db",
+            str(RUN / "central.sqlite"),
+            "--token",
+            "demo-token",
+            "--secret",
+            "demo-secret",
+        ],
         RUN / "central.log",
     )
-    demo.spawn("home assistant", [PY, "-m", "homeassistant", "-c", str(RUN / "ha"), "--skip-pip"], RUN / "hass.log")
+    demo.spawn(
+        "home assistant", [PY, "-m", "homeassistant", "-c", str(RUN / "ha"), "--skip-pip"], RUN / "hass.log"
+    )
     async with aiohttp.ClientSession() as session:
         await wait_http(session, f"http://127.0.0.1:{CONTROL_PORT}/api/state", demo, 30)
         await wait_http(session, f"http://127.0.0.1:{HA_PORT}/api/onboarding", demo)
@@ -229,13 +262,16 @@ async def run(demo: Demo) -> None:
     }
     options_path = RUN / "park_sync_options.json"
     options_path.write_text(json.dumps(options, indent=2), encoding="utf-8")
-    demo.spawn("park_sync add-on", [PY, "-m", "park_sync", "--options", str(options_path)], RUN / "park_sync.log")
+    demo.spawn(
+        "park_sync add-on", [PY, "-m", "park_sync", "--options", str(options_path)], RUN / "park_sync.log"
+    )
+    n_devices = len(yaml.safe_load(profile_yaml)["devices"])
     print(
         f"""
 Smart Park Hub is running.
   Home Assistant   http://127.0.0.1:{HA_PORT}   user {USER!r}, password {PASSWORD!r}
-                   Settings > Devices & services > Smart Park shows the park's {len(yaml.safe_load(profile_yaml)['devices'])} devices.
-  Park simulator   http://127.0.0.1:{CONTROL_PORT}/api/state   (python -m simulator.ctl --help to press buttons)
+                   Settings > Devices & services > Smart Park shows the park's {n_devices} devices.
+  Park simulator   http://127.0.0.1:{CONTROL_PORT}/api/state   (python -m simulator.ctl --help)
   Central platform http://127.0.0.1:{CENTRAL_PORT}/api/summary
   park_sync status http://127.0.0.1:{SYNC_STATUS_PORT}/status
   Logs in demo/run/. Press Ctrl-C to stop everything.
