@@ -1,0 +1,253 @@
+"""Add-on options: loaded from /data/options.json (Supervisor) or a JSON/YAML file, validated with named
+fields.
+
+Bad input raises OptionsError naming the field path (``hj212.port: must be an integer 1-65535``) and nothing
+starts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class OptionsError(ValueError):
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+
+
+@dataclass(slots=True, frozen=True)
+class EntityFilter:
+    integrations: tuple[str, ...] = ("smart_park",)
+    entity_ids: tuple[str, ...] = ()
+
+
+@dataclass(slots=True, frozen=True)
+class HJ212Options:
+    enabled: bool = False
+    host: str = ""
+    port: int = 0
+    mn: str = ""
+    pw: str = "123456"
+    st: str = "22"
+    timeout: float = 10.0
+    retries: int = 3
+    realtime_seconds: float = 60.0
+    minute_interval: int = 10
+    history_days: int = 30
+    timezone: str = "Asia/Shanghai"
+    # pollutant code (a21026...) -> entity_id
+    pollutants: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True, frozen=True)
+class Options:
+    park_id: str
+    central_url: str
+    central_token: str
+    hmac_secret: str
+    ca_cert: str = ""
+    entity_filter: EntityFilter = EntityFilter()
+    batch_max_records: int = 500
+    batch_max_bytes: int = 256 * 1024
+    batch_max_seconds: float = 5.0
+    outbox_path: str = "/data/outbox.sqlite3"
+    outbox_max_records: int = 500_000
+    retry_initial_seconds: float = 1.0
+    retry_max_seconds: float = 300.0
+    request_timeout_seconds: float = 30.0
+    status_port: int = 8099
+    log_level: str = "info"
+    hj212: HJ212Options = HJ212Options()
+
+
+_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
+_POLLUTANT_RE = re.compile(r"^[a-z]\d{5}$")
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class _Reader:
+    def __init__(self, raw: Any, path: str) -> None:
+        if not isinstance(raw, dict):
+            raise OptionsError(path or "$", "must be a mapping")
+        self.raw: dict[str, Any] = raw
+        self.path = path
+        self.known: set[str] = set()
+
+    def _p(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def _get(self, key: str, default: Any) -> Any:
+        self.known.add(key)
+        value = self.raw.get(key, default)
+        return default if value is None else value
+
+    def text(self, key: str, default: str | None = None, *, pattern: re.Pattern[str] | None = None) -> str:
+        value = self._get(key, default)
+        if value is None:
+            raise OptionsError(self._p(key), "required")
+        if not isinstance(value, str):
+            raise OptionsError(self._p(key), "must be a string")
+        if pattern is not None and not pattern.match(value):
+            raise OptionsError(self._p(key), f"must match {pattern.pattern}")
+        return value
+
+    def integer(self, key: str, default: int, lo: int, hi: int) -> int:
+        value = self._get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise OptionsError(self._p(key), f"must be an integer {lo}-{hi}")
+        return int(value)
+
+    def number(self, key: str, default: float, lo: float, hi: float) -> float:
+        value = self._get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+            raise OptionsError(self._p(key), f"must be a number {lo}-{hi}")
+        return float(value)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self._get(key, default)
+        if not isinstance(value, bool):
+            raise OptionsError(self._p(key), "must be true or false")
+        return value
+
+    def str_list(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self._get(key, list(default))
+        if not isinstance(value, list):
+            raise OptionsError(self._p(key), "must be a list of strings")
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item:
+                raise OptionsError(f"{self._p(key)}[{i}]", "must be a non-empty string")
+        return tuple(value)
+
+    def sub(self, key: str) -> _Reader:
+        return _Reader(self._get(key, {}), self._p(key))
+
+    def done(self) -> None:
+        unknown = sorted(set(self.raw) - self.known)
+        if unknown:
+            raise OptionsError(self._p(unknown[0]), "unknown option")
+
+
+def parse_options(raw: Any) -> Options:
+    r = _Reader(raw, "")
+    url = r.text("central_url")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise OptionsError("central_url", "must be an http:// or https:// URL with a host")
+    ca_cert = r.text("ca_cert", "")
+    if ca_cert and not Path(ca_cert).is_file():
+        raise OptionsError("ca_cert", "file not found")
+    ef = r.sub("entity_filter")
+    entity_filter = EntityFilter(ef.str_list("integrations", ("smart_park",)), ef.str_list("entity_ids", ()))
+    for i, eid in enumerate(entity_filter.entity_ids):
+        if "." not in eid:
+            raise OptionsError(f"entity_filter.entity_ids[{i}]", "must be an entity id like sensor.x")
+    ef.done()
+    token = r.text("central_token")
+    secret = r.text("hmac_secret")
+    if not token:
+        raise OptionsError("central_token", "required")
+    if len(secret) < 16:
+        raise OptionsError("hmac_secret", "must be at least 16 characters")
+    level = r.text("log_level", "info").lower()
+    if level not in _LOG_LEVELS:
+        raise OptionsError("log_level", f"must be one of {', '.join(_LOG_LEVELS)}")
+    opts = Options(
+        park_id=r.text("park_id", pattern=_ID_RE),
+        central_url=url.rstrip("/"),
+        central_token=token,
+        hmac_secret=secret,
+        ca_cert=ca_cert,
+        entity_filter=entity_filter,
+        batch_max_records=r.integer("batch_max_records", 500, 1, 10_000),
+        batch_max_bytes=r.integer("batch_max_bytes", 256 * 1024, 1024, 8 * 1024 * 1024),
+        batch_max_seconds=r.number("batch_max_seconds", 5.0, 0.0, 3600.0),
+        outbox_path=r.text("outbox_path", "/data/outbox.sqlite3"),
+        outbox_max_records=r.integer("outbox_max_records", 500_000, 10, 50_000_000),
+        retry_initial_seconds=r.number("retry_initial_seconds", 1.0, 0.01, 3600.0),
+        retry_max_seconds=r.number("retry_max_seconds", 300.0, 0.01, 86400.0),
+        request_timeout_seconds=r.number("request_timeout_seconds", 30.0, 1.0, 600.0),
+        status_port=r.integer("status_port", 8099, 0, 65535),
+        log_level=level,
+        hj212=_parse_hj212(r.sub("hj212")),
+    )
+    if opts.retry_max_seconds < opts.retry_initial_seconds:
+        raise OptionsError("retry_max_seconds", "must not be less than retry_initial_seconds")
+    r.done()
+    return opts
+
+
+def _parse_hj212(h: _Reader) -> HJ212Options:
+    enabled = h.boolean("enabled", False)
+    pollutants_raw = h._get("pollutants", [])
+    if not isinstance(pollutants_raw, list):
+        raise OptionsError("hj212.pollutants", "must be a list of {code, entity_id}")
+    pollutants: dict[str, str] = {}
+    for i, item in enumerate(pollutants_raw):
+        p = _Reader(item, f"hj212.pollutants[{i}]")
+        code = p.text("code", pattern=_POLLUTANT_RE)
+        if code in pollutants:
+            raise OptionsError(f"hj212.pollutants[{i}].code", f"duplicate code {code}")
+        eid = p.text("entity_id")
+        if "." not in eid:
+            raise OptionsError(f"hj212.pollutants[{i}].entity_id", "must be an entity id like sensor.x")
+        p.done()
+        pollutants[code] = eid
+    tz = h.text("timezone", "Asia/Shanghai")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise OptionsError("hj212.timezone", f"unknown time zone {tz!r}") from None
+    opts = HJ212Options(
+        enabled=enabled,
+        host=h.text("host", ""),
+        port=h.integer("port", 0, 0, 65535),
+        mn=h.text("mn", ""),
+        pw=h.text("pw", "123456"),
+        st=h.text("st", "22", pattern=re.compile(r"^\d{2}$")),
+        timeout=h.number("timeout", 10.0, 0.05, 600.0),
+        retries=h.integer("retries", 3, 0, 20),
+        realtime_seconds=h.number("realtime_seconds", 60.0, 0.1, 86400.0),
+        minute_interval=h.integer("minute_interval", 10, 1, 60),
+        history_days=h.integer("history_days", 30, 1, 3650),
+        timezone=tz,
+        pollutants=pollutants,
+    )
+    h.done()
+    if enabled:
+        if not opts.host:
+            raise OptionsError("hj212.host", "required when hj212.enabled")
+        if not opts.port:
+            raise OptionsError("hj212.port", "required when hj212.enabled")
+        if not opts.mn or len(opts.mn.encode()) > 24:
+            raise OptionsError("hj212.mn", "required, at most 24 characters")
+        if len(opts.pw) != 6:
+            raise OptionsError("hj212.pw", "must be 6 characters")
+        if 60 % opts.minute_interval:
+            raise OptionsError("hj212.minute_interval", "must divide 60")
+    return opts
+
+
+def load_options(path: str | Path) -> Options:
+    text = Path(path).read_text(encoding="utf-8")
+    if str(path).endswith((".yaml", ".yml")):
+        import yaml  # only for running outside the container; Supervisor writes JSON
+
+        raw = yaml.safe_load(text)
+    else:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise OptionsError("$", f"not valid JSON: {err}") from None
+    return parse_options(raw)
+
+
+def redact(value: str) -> str:
+    """Tokens and secrets in logs: show only that one is set."""
+    return "***" if value else "(unset)"

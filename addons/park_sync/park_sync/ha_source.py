@@ -1,0 +1,302 @@
+"""Home Assistant websocket source: entity states of the selected integrations, incidents, audit, enterprises.
+
+Subscribes first and snapshots second, so nothing falls between; record ids are content-derived, so the
+overlap (and every re-snapshot after a reconnect or restart) collapses to the same ids in the outbox and at
+the central.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlparse, urlunparse
+
+import aiohttp
+
+from .config import EntityFilter
+from .outbox import Record
+
+_LOGGER = logging.getLogger(__name__)
+
+Sink = Callable[[list[Record]], Awaitable[None]]
+
+# Subscriptions of the smart_park integration that may not exist yet (they land with later issues).
+STREAMS: dict[str, str] = {
+    "smart_park/incidents/subscribe": "incident",
+    "smart_park/audit/subscribe": "audit",
+    "smart_park/enterprises/subscribe": "enterprise",
+}
+KEPT_ATTRIBUTES = ("unit_of_measurement", "device_class", "state_class", "friendly_name")
+
+
+class AuthError(Exception):
+    pass
+
+
+def websocket_url(url: str) -> str:
+    """Accept http(s)://host:8123, ws(s)://.../api/websocket or the Supervisor's http://supervisor/core."""
+    parsed = urlparse(url)
+    scheme = {"http": "ws", "https": "wss"}.get(parsed.scheme, parsed.scheme)
+    path = parsed.path.rstrip("/")
+    if not path.endswith("websocket"):
+        path += "/websocket" if path.endswith("/core") else "/api/websocket"
+    return urlunparse((scheme, parsed.netloc, path, "", "", ""))
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def state_record(state: dict[str, Any]) -> Record:
+    entity_id = str(state["entity_id"])
+    last_updated = str(state.get("last_updated", ""))
+    attributes = state.get("attributes") or {}
+    return Record(
+        id="st-" + _digest(entity_id, last_updated, str(state.get("state"))),
+        kind="telemetry",
+        ts=last_updated,
+        data={
+            "entity_id": entity_id,
+            "state": state.get("state"),
+            "last_changed": state.get("last_changed"),
+            "attributes": {k: attributes[k] for k in KEPT_ATTRIBUTES if k in attributes},
+        },
+    )
+
+
+def item_records(kind: str, event: Any) -> list[Record]:
+    """Incidents/audit/enterprise events: a list under a known key, a bare list, or one object with an id."""
+    items: list[Any]
+    if isinstance(event, list):
+        items = event
+    elif isinstance(event, dict):
+        for key in ("items", "incidents", "entries", "enterprises", "added", "changed"):
+            if isinstance(event.get(key), list):
+                items = event[key]
+                break
+        else:
+            items = [event.get(kind, event)]
+    else:
+        return []
+    out = []
+    for item in items:
+        if not isinstance(item, dict) or "id" not in item:
+            continue
+        canonical = json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
+        ts = str(item.get("updated_at") or item.get("at") or item.get("opened_at") or item.get("ts") or "")
+        out.append(
+            Record(
+                id=f"{kind[:3]}-" + _digest(str(item["id"]), canonical), kind=kind, ts=ts or "-", data=item
+            )
+        )
+    return out
+
+
+class HASource:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        entity_filter: EntityFilter,
+        sink: Sink,
+        session: aiohttp.ClientSession,
+        on_state: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self._url = websocket_url(url)
+        self._token = token
+        self._filter = entity_filter
+        self._sink = sink
+        self._session = session
+        self._on_state = on_state
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._next_id = 1
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._streams: dict[int, str] = {}
+        self._state_sub: int | None = None
+        self._registry_sub: int | None = None
+        self.entities: set[str] = set(entity_filter.entity_ids)
+        self.connected = False
+        self.unavailable_streams: set[str] = set()
+        self.events = 0
+        self._refresh_task: asyncio.Task[None] | None = None
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "connected": self.connected,
+            "entities": len(self.entities),
+            "events": self.events,
+            "unavailable_streams": sorted(self.unavailable_streams),
+        }
+
+    async def run(self) -> None:
+        """Connect, follow, reconnect with backoff; only a rejected token stops retrying fast."""
+        failures = 0
+        while True:
+            try:
+                await self._session_once()
+                failures = 0
+            except AuthError as err:
+                _LOGGER.error(  # noqa: TRY400 - no traceback for a bad token
+                    "Home Assistant rejected the access token (%s); retrying in 60 s", err
+                )
+                failures = 0
+                await asyncio.sleep(60)
+                continue
+            except (aiohttp.ClientError, OSError, TimeoutError, ConnectionError) as err:
+                if failures == 0:
+                    _LOGGER.warning(
+                        "Home Assistant websocket lost (%s: %s); reconnecting", type(err).__name__, err
+                    )
+            finally:
+                self.connected = False
+                self._ws = None
+                for fut in self._pending.values():
+                    fut.cancel()
+                self._pending.clear()
+            failures += 1
+            delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+            await asyncio.sleep(delay / 2 + random.uniform(0, delay / 2))
+
+    async def _session_once(self) -> None:
+        async with self._session.ws_connect(self._url, heartbeat=30, max_msg_size=0) as ws:
+            msg = await ws.receive_json(timeout=30)
+            if msg.get("type") != "auth_required":
+                raise ConnectionError(f"unexpected first message {msg.get('type')!r}")
+            await ws.send_json({"type": "auth", "access_token": self._token})
+            msg = await ws.receive_json(timeout=30)
+            if msg.get("type") != "auth_ok":
+                raise AuthError(msg.get("message", msg.get("type")))
+            self._ws = ws
+            self._next_id = 1
+            self._streams.clear()
+            reader = asyncio.create_task(self._read(ws))
+            try:
+                await self._subscribe_all()
+                self.connected = True
+                _LOGGER.info(
+                    "Connected to Home Assistant %s; following %d entities",
+                    msg.get("ha_version", ""),
+                    len(self.entities),
+                )
+                await reader
+            finally:
+                reader.cancel()
+                if self._refresh_task is not None:
+                    self._refresh_task.cancel()
+
+    async def _call(self, payload: dict[str, Any]) -> Any:
+        assert self._ws is not None
+        msg_id = self._next_id
+        self._next_id += 1
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[msg_id] = fut
+        await self._ws.send_json({"id": msg_id, **payload})
+        return await asyncio.wait_for(fut, 60)
+
+    async def _subscribe_all(self) -> None:
+        # Subscription ids are recorded before the call: the first event can arrive right behind the result.
+        self._state_sub = self._next_id
+        await self._call({"type": "subscribe_events", "event_type": "state_changed"})
+        self._registry_sub = self._next_id
+        await self._call({"type": "subscribe_events", "event_type": "entity_registry_updated"})
+        await self._refresh_entities()
+        states = await self._call({"type": "get_states"})
+        await self._emit_states(states)
+        for command, kind in STREAMS.items():
+            msg_id = self._next_id
+            self._streams[msg_id] = kind
+            try:
+                await self._call({"type": command})
+            except HAError as err:
+                del self._streams[msg_id]
+                if command not in self.unavailable_streams:
+                    self.unavailable_streams.add(command)
+                    _LOGGER.info(
+                        "Home Assistant does not offer %s (%s); syncing without %s records",
+                        command,
+                        err.code,
+                        kind,
+                    )
+                continue
+            self.unavailable_streams.discard(command)
+
+    async def _refresh_entities(self) -> None:
+        wanted = set(self._filter.integrations)
+        entities = set(self._filter.entity_ids)
+        if wanted:
+            try:
+                entries = await self._call({"type": "config/entity_registry/list"})
+            except HAError as err:
+                _LOGGER.warning(
+                    "Cannot list the entity registry (%s); syncing only listed entity_ids", err.code
+                )
+                entries = []
+            entities |= {e["entity_id"] for e in entries if e.get("platform") in wanted}
+        added = entities - self.entities
+        self.entities = entities
+        if added and self.connected:
+            # New entities appear mid-session: take their current state now.
+            states = await self._call({"type": "get_states"})
+            await self._emit_states([s for s in states if s.get("entity_id") in added])
+
+    async def _emit_states(self, states: list[dict[str, Any]]) -> None:
+        records = []
+        for s in states:
+            if s.get("entity_id") in self.entities:
+                records.append(state_record(s))
+                if self._on_state:
+                    self._on_state(s)
+        if records:
+            await self._sink(records)
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                if msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
+                    break
+                continue
+            data = json.loads(msg.data)
+            for item in data if isinstance(data, list) else [data]:
+                await self._handle(item)
+        raise ConnectionError("websocket closed by Home Assistant")
+
+    async def _handle(self, msg: dict[str, Any]) -> None:
+        msg_id = msg.get("id")
+        if msg.get("type") == "result":
+            fut = self._pending.pop(msg_id, None) if isinstance(msg_id, int) else None
+            if fut is not None and not fut.done():
+                if msg.get("success"):
+                    fut.set_result(msg.get("result"))
+                else:
+                    err = msg.get("error") or {}
+                    fut.set_exception(HAError(err.get("code", "unknown"), err.get("message", "")))
+            return
+        if msg.get("type") != "event":
+            return
+        self.events += 1
+        event = msg.get("event")
+        if msg_id == self._state_sub and isinstance(event, dict):
+            new_state = (event.get("data") or {}).get("new_state")
+            if new_state and new_state.get("entity_id") in self.entities:
+                if self._on_state:
+                    self._on_state(new_state)
+                await self._sink([state_record(new_state)])
+        elif msg_id == self._registry_sub:
+            # Refresh outside the read loop: it awaits results that this loop must deliver.
+            if self._refresh_task is None or self._refresh_task.done():
+                self._refresh_task = asyncio.create_task(self._refresh_entities())
+        elif isinstance(msg_id, int) and msg_id in self._streams:
+            records = item_records(self._streams[msg_id], event)
+            if records:
+                await self._sink(records)
+
+
+class HAError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code

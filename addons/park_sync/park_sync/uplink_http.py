@@ -1,0 +1,223 @@
+"""HTTP uplink: drains the outbox to the central's ingest API in signed, gzip-compressed batches.
+
+A batch goes when it is full (records or bytes) or its oldest record has waited ``batch_max_seconds``. Records
+are deleted only for ids the central lists in ``acked``. Failures back off exponentially with jitter; the link
+state is logged once per transition and exposed in ``status``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import hashlib
+import hmac
+import json
+import logging
+import random
+import ssl
+import time
+from typing import Any
+
+import aiohttp
+
+from .config import Options
+from .outbox import Outbox, Stored
+
+_LOGGER = logging.getLogger(__name__)
+INGEST_PATH = "/api/v1/ingest"
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """``v1=`` + hex HMAC-SHA256 over ``<timestamp>.<body as sent>`` (see docs/central-api.openapi.yaml)."""
+    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    return "v1=" + mac.hexdigest()
+
+
+def batch_id_for(ids: list[str]) -> str:
+    """Idempotency key: the same set of records always forms the same key, across retries and restarts."""
+    return "b-" + hashlib.sha256("\n".join(ids).encode("utf-8")).hexdigest()[:40]
+
+
+def make_ssl_context(ca_cert: str) -> ssl.SSLContext:
+    """Verification is always on; a custom CA (e.g. a district's private CA) is added to the system roots."""
+    ctx = ssl.create_default_context()
+    if ca_cert:
+        ctx.load_verify_locations(cafile=ca_cert)
+    return ctx
+
+
+class LinkDown(Exception):
+    """The central did not take the batch; ``permanent``: a retry will not fix it (auth, validation)."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class HttpUplink:
+    def __init__(self, options: Options, outbox: Outbox, session: aiohttp.ClientSession) -> None:
+        self._o = options
+        self._outbox = outbox
+        self._session = session
+        self._ssl: ssl.SSLContext | bool = (
+            make_ssl_context(options.ca_cert) if options.central_url.startswith("https") else False
+        )
+        self._url = options.central_url + INGEST_PATH
+        self._flush = asyncio.Event()
+        self.state = "unknown"
+        self.last_error: str | None = None
+        self.down_since: float | None = None
+        self.last_success: float | None = None
+        self.failures = 0
+        self.sent_records = 0
+        self.sent_batches = 0
+        self.duplicates_reported = 0
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "url": self._o.central_url,
+            "last_error": self.last_error,
+            "down_since": self.down_since,
+            "last_success": self.last_success,
+            "consecutive_failures": self.failures,
+            "sent_records": self.sent_records,
+            "sent_batches": self.sent_batches,
+        }
+
+    def flush(self) -> None:
+        """Send what is pending now instead of waiting for the batch timer."""
+        self._flush.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wait_for_batch()
+            batch = await self._outbox.peek(self._o.batch_max_records, self._o.batch_max_bytes)
+            if not batch:
+                continue
+            try:
+                acked = await self.send(batch)
+            except LinkDown as err:
+                self._mark_down(str(err))
+                await asyncio.sleep(self._backoff(err.permanent))
+                continue
+            await self._outbox.ack(acked)
+            self._mark_up()
+            self.sent_records += len(acked)
+            self.sent_batches += 1
+
+    async def _wait_for_batch(self) -> None:
+        while True:
+            pending = self._outbox.pending
+            if pending >= self._o.batch_max_records or (pending and self._flush.is_set()):
+                return
+            self._flush.clear()
+            timeout: float | None = None
+            if pending:
+                oldest = await self._outbox.oldest_created()
+                if oldest is None:
+                    continue
+                timeout = oldest + self._o.batch_max_seconds - time.time()
+                if timeout <= 0:
+                    return
+            self._outbox.changed.clear()
+            waiters = [
+                asyncio.ensure_future(self._outbox.changed.wait()),
+                asyncio.ensure_future(self._flush.wait()),
+            ]
+            try:
+                await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waiters:
+                    w.cancel()
+
+    def encode(self, batch: list[Stored]) -> tuple[str, bytes]:
+        ids = [r.id for r in batch]
+        batch_id = batch_id_for(ids)
+        # Records are stored as ready JSON; splice them in rather than re-serialising.
+        head = json.dumps(
+            {
+                "park_id": self._o.park_id,
+                "batch_id": batch_id,
+                "sent_at": time.time(),
+                "outbox": {"pending": self._outbox.pending, "thinned_telemetry": self._outbox.thinned},
+            },
+            separators=(",", ":"),
+        )
+        doc = head[:-1] + ',"records":[' + ",".join(r.body for r in batch) + "]}"
+        return batch_id, gzip.compress(doc.encode("utf-8"), compresslevel=5)
+
+    async def send(self, batch: list[Stored]) -> list[str]:
+        """POST one batch; returns the acknowledged ids or raises LinkDown."""
+        batch_id, body = self.encode(batch)
+        timestamp = str(int(time.time()))
+        headers = {
+            "Authorization": f"Bearer {self._o.central_token}",
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+            "Idempotency-Key": batch_id,
+            "X-Park-Timestamp": timestamp,
+            "X-Park-Signature": sign(self._o.hmac_secret, timestamp, body),
+        }
+        try:
+            async with self._session.post(
+                self._url,
+                data=body,
+                headers=headers,
+                ssl=self._ssl,
+                timeout=aiohttp.ClientTimeout(total=self._o.request_timeout_seconds),
+            ) as resp:
+                if resp.status == 200:
+                    doc = await resp.json()
+                    sent = {r.id for r in batch}
+                    return [i for i in doc.get("acked", []) if i in sent]
+                detail = await _error_detail(resp)
+                raise LinkDown(f"HTTP {resp.status} {detail}", permanent=400 <= resp.status < 500)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as err:
+            raise LinkDown(f"{type(err).__name__}: {err}") from None
+
+    def _backoff(self, permanent: bool) -> float:
+        self.failures += 1
+        cap = self._o.retry_max_seconds
+        if not permanent:
+            cap = min(cap, self._o.retry_initial_seconds * 2 ** min(self.failures - 1, 30))
+        # Equal jitter: never hammer in lock-step with other parks, never retry instantly.
+        return cap / 2 + random.uniform(0, cap / 2)
+
+    def _mark_down(self, reason: str) -> None:
+        self.last_error = reason
+        if self.state != "down":
+            self.state = "down"
+            self.down_since = time.time()
+            _LOGGER.warning(
+                "Central link DOWN (%s): %s; %d records kept in the outbox, retrying with backoff",
+                self._o.central_url,
+                reason,
+                self._outbox.pending,
+            )
+        else:
+            _LOGGER.debug("Central still down: %s", reason)
+
+    def _mark_up(self) -> None:
+        if self.state == "down" and self.down_since is not None:
+            _LOGGER.warning(
+                "Central link UP again after %.1f s; %d records left to drain",
+                time.time() - self.down_since,
+                self._outbox.pending,
+            )
+        elif self.state == "unknown":
+            _LOGGER.info("Central link up (%s)", self._o.central_url)
+        self.state = "up"
+        self.down_since = None
+        self.failures = 0
+        self.last_error = None
+        self.last_success = time.time()
+
+
+async def _error_detail(resp: aiohttp.ClientResponse) -> str:
+    with contextlib.suppress(Exception):
+        doc = await resp.json(content_type=None)
+        if isinstance(doc, dict):
+            return f"{doc.get('field', '?')}: {doc.get('error', '')}"
+    return resp.reason or ""

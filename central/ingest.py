@@ -1,0 +1,195 @@
+"""The ingest API (docs/central-api.openapi.yaml): bearer token, HMAC-SHA256 over timestamp and body, dedup by
+id.
+
+Signature: ``X-Park-Signature: v1=<hex HMAC-SHA256(secret, "<X-Park-Timestamp>." + body as sent)>``. It covers
+the body exactly as transmitted (gzip-compressed when Content-Encoding is gzip), so it is checked before
+decompression.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from .storage import Storage
+
+_LOGGER = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+KINDS = frozenset({"telemetry", "incident", "audit", "enterprise", "figure"})
+MAX_BODY = 8 * 1024 * 1024
+MAX_RECORDS = 10_000
+_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
+STORAGE_KEY: web.AppKey[Storage] = web.AppKey("storage", Storage)
+SETTINGS_KEY: web.AppKey[IngestSettings] = web.AppKey("settings")
+
+
+@dataclass(slots=True)
+class IngestSettings:
+    token: str
+    hmac_secret: str
+    max_skew: float = 300.0
+    # Test/demo knob: wait after the commit before answering, to simulate an ack lost in transit.
+    ack_delay: float = 0.0
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The signature the client sends; shared by the contract, not by code, with park_sync."""
+    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    return "v1=" + mac.hexdigest()
+
+
+def _error(status: int, field: str, message: str) -> web.Response:
+    return web.json_response({"error": message, "field": field}, status=status)
+
+
+class BodyError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def validate_batch(doc: Any) -> tuple[str, str, list[dict[str, Any]]]:
+    """Check the whole batch before storing anything; the error names the first bad field."""
+    if not isinstance(doc, dict):
+        raise BodyError("$", "body must be a JSON object")
+    park_id, batch_id, records = doc.get("park_id"), doc.get("batch_id"), doc.get("records")
+    if not isinstance(park_id, str) or not _ID_RE.match(park_id):
+        raise BodyError("park_id", "required string of [A-Za-z0-9._:-], 1-200 chars")
+    if not isinstance(batch_id, str) or not _ID_RE.match(batch_id):
+        raise BodyError("batch_id", "required string of [A-Za-z0-9._:-], 1-200 chars")
+    if not isinstance(records, list) or not records:
+        raise BodyError("records", "required non-empty array")
+    if len(records) > MAX_RECORDS:
+        raise BodyError("records", f"at most {MAX_RECORDS} records per batch")
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            raise BodyError(f"records[{i}]", "must be an object")
+        if not isinstance(rec.get("id"), str) or not _ID_RE.match(rec["id"]):
+            raise BodyError(f"records[{i}].id", "required string of [A-Za-z0-9._:-], 1-200 chars")
+        if rec.get("kind") not in KINDS:
+            raise BodyError(f"records[{i}].kind", f"must be one of {sorted(KINDS)}")
+        if not isinstance(rec.get("ts"), str) or not rec["ts"]:
+            raise BodyError(f"records[{i}].ts", "required ISO 8601 timestamp string")
+        if not isinstance(rec.get("data"), dict):
+            raise BodyError(f"records[{i}].data", "required object")
+    return park_id, batch_id, records
+
+
+async def ingest(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS_KEY]
+    storage = request.app[STORAGE_KEY]
+    auth = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(auth.encode(), f"Bearer {settings.token}".encode()):
+        await storage.bump("rejected_token")
+        _LOGGER.warning("Ingest rejected: bad bearer token from %s", request.remote)
+        return _error(401, "Authorization", "missing or wrong bearer token")
+    ts_header = request.headers.get("X-Park-Timestamp", "")
+    try:
+        ts = int(ts_header)
+    except ValueError:
+        await storage.bump("rejected_timestamp")
+        return _error(401, "X-Park-Timestamp", "required integer unix time in seconds")
+    if abs(time.time() - ts) > settings.max_skew:
+        # Replay protection: a captured request stops working after max_skew seconds.
+        await storage.bump("rejected_timestamp")
+        _LOGGER.warning("Ingest rejected: timestamp %s outside ±%ss", ts, settings.max_skew)
+        return _error(401, "X-Park-Timestamp", f"timestamp outside ±{settings.max_skew:.0f}s of server time")
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        await storage.bump("rejected_body")
+        return _error(413, "body", f"larger than {MAX_BODY} bytes")
+    body = await request.read()
+    expected = sign(settings.hmac_secret, ts_header, body)
+    if not hmac.compare_digest(request.headers.get("X-Park-Signature", "").encode(), expected.encode()):
+        await storage.bump("rejected_signature")
+        _LOGGER.warning("Ingest rejected: bad HMAC signature from %s", request.remote)
+        return _error(401, "X-Park-Signature", "HMAC-SHA256 signature does not match timestamp and body")
+    encoding = request.headers.get("Content-Encoding", "identity").lower()
+    try:
+        if encoding == "gzip":
+            raw = _gunzip_limited(body)
+        elif encoding == "identity":
+            raw = body
+        else:
+            raise BodyError("Content-Encoding", "must be gzip or identity")
+        try:
+            doc = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise BodyError("body", f"not valid JSON: {err}") from None
+        park_id, batch_id, records = validate_batch(doc)
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and key != batch_id:
+            raise BodyError("Idempotency-Key", "must equal batch_id")
+    except BodyError as err:
+        await storage.bump("rejected_body")
+        _LOGGER.warning("Ingest rejected: %s: %s", err.field, err)
+        return _error(400, err.field, str(err))
+    response = await storage.store_batch(park_id, batch_id, records)
+    if settings.ack_delay:
+        await asyncio.sleep(settings.ack_delay)
+    return web.json_response(response)
+
+
+def _gunzip_limited(body: bytes) -> bytes:
+    # Bounded decompression: a small gzip bomb must not exhaust memory.
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = d.decompress(body, MAX_BODY * 4)
+    except zlib.error as err:
+        raise BodyError("body", f"not valid gzip: {err}") from None
+    if d.unconsumed_tail:
+        raise BodyError("body", f"decompressed body larger than {MAX_BODY * 4} bytes")
+    return out
+
+
+async def summary(request: web.Request) -> web.Response:
+    doc = await request.app[STORAGE_KEY].summary()
+    hj = request.app.get(HJ212_SUMMARY_KEY)
+    if hj is not None:
+        doc["hj212"]["stations"] = hj()
+    return web.json_response(doc)
+
+
+async def list_records(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS_KEY]
+    if not hmac.compare_digest(
+        request.headers.get("Authorization", "").encode(), f"Bearer {settings.token}".encode()
+    ):
+        return _error(401, "Authorization", "missing or wrong bearer token")
+    try:
+        limit = min(int(request.query.get("limit", "100")), 10_000)
+    except ValueError:
+        return _error(400, "limit", "must be an integer")
+    kind = request.query.get("kind")
+    return web.json_response(await request.app[STORAGE_KEY].records(kind, limit))
+
+
+async def health(_request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+HJ212_SUMMARY_KEY: web.AppKey[Any] = web.AppKey("hj212_summary")
+
+
+def make_app(storage: Storage, settings: IngestSettings) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY)
+    app[STORAGE_KEY] = storage
+    app[SETTINGS_KEY] = settings
+    app.router.add_post(f"{API_PREFIX}/ingest", ingest)
+    app.router.add_get(f"{API_PREFIX}/summary", summary)
+    app.router.add_get(f"{API_PREFIX}/records", list_records)
+    app.router.add_get("/healthz", health)
+    return app
+
+
+__all__ = ["IngestSettings", "make_app", "sign"]

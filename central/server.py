@@ -1,0 +1,59 @@
+"""The central as one object: storage + ingest HTTP API + HJ 212 TCP server, startable in-process or from the
+CLI.
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+from aiohttp import web
+
+from .hj212_server import HJ212Server
+from .ingest import HJ212_SUMMARY_KEY, IngestSettings, make_app
+from .storage import Storage
+
+
+class Central:
+    def __init__(
+        self,
+        db_path: str | Path,
+        settings: IngestSettings,
+        *,
+        hj212_passwords: dict[str, str] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.storage = Storage(db_path)
+        self.settings = settings
+        self.hj212 = HJ212Server(self.storage, hj212_passwords)
+        self._ssl = ssl_context
+        self._runner: web.AppRunner | None = None
+        self.http_port = 0
+        self.hj212_port = 0
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self._ssl else "http"
+        return f"{scheme}://127.0.0.1:{self.http_port}"
+
+    async def start(self, host: str = "127.0.0.1", http_port: int = 0, hj212_port: int | None = 0) -> None:
+        await self.storage.open()
+        app = make_app(self.storage, self.settings)
+        app[HJ212_SUMMARY_KEY] = self.hj212.summary
+        # The signature covers the body as sent (gzip), so aiohttp must hand it over undecompressed.
+        self._runner = web.AppRunner(app, access_log=None, auto_decompress=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, http_port, ssl_context=self._ssl)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.http_port = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+        if hj212_port is not None:
+            self.hj212_port = await self.hj212.start(host, hj212_port)
+
+    async def stop(self) -> None:
+        await self.hj212.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.storage.close()

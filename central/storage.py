@@ -1,0 +1,208 @@
+"""SQLite storage of the central. One writer thread: sqlite3 connections are not shared across threads."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+  id TEXT PRIMARY KEY, park_id TEXT NOT NULL, kind TEXT NOT NULL, ts TEXT NOT NULL,
+  data TEXT NOT NULL, batch_id TEXT NOT NULL, received_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS records_kind ON records(kind);
+CREATE TABLE IF NOT EXISTS batches (
+  batch_id TEXT PRIMARY KEY, park_id TEXT NOT NULL, received_at REAL NOT NULL, response TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hj212 (
+  mn TEXT NOT NULL, cn TEXT NOT NULL, data_time TEXT NOT NULL, qn TEXT NOT NULL, st TEXT NOT NULL,
+  cp TEXT NOT NULL, received_at REAL NOT NULL, PRIMARY KEY (mn, cn, data_time));
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+class Storage:
+    """Durable store; every public coroutine commits before returning, so an ack means data on disk."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._path = str(path)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="central-db")
+        self._db: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        await self._run(self._open)
+
+    def _open(self) -> None:
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(_SCHEMA)
+        self._db = db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._run(self._db.close)
+            self._db = None
+        self._executor.shutdown(wait=True)
+
+    async def _run[T](self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("storage is not open")
+        return self._db
+
+    def _bump(self, name: str, by: int = 1) -> None:
+        self.db.execute(
+            "INSERT INTO counters(name, value) VALUES(?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET value = value + ?",
+            (name, by, by),
+        )
+
+    async def bump(self, name: str, by: int = 1) -> None:
+        await self._run(self._bump, name, by)
+
+    # --- ingest API -----------------------------------------------------------------------------------------
+    async def store_batch(
+        self, park_id: str, batch_id: str, records: Sequence[dict[str, Any]]
+    ) -> dict[str, Any]:
+        return await self._run(self._store_batch, park_id, batch_id, records)
+
+    def _store_batch(self, park_id: str, batch_id: str, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT response FROM batches WHERE batch_id = ?", (batch_id,)).fetchone()
+            if row is not None:
+                # Same idempotency key: answer exactly as the first time, store nothing new.
+                self._bump("batches_replayed")
+                self._bump("duplicates_received", len(records))
+                db.execute("COMMIT")
+                response: dict[str, Any] = json.loads(row[0])
+                response["replayed"] = True
+                return response
+            now = time.time()
+            new = 0
+            for rec in records:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO records(id, park_id, kind, ts, data, batch_id, received_at)"
+                    " VALUES(?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        rec["id"],
+                        park_id,
+                        rec["kind"],
+                        rec["ts"],
+                        json.dumps(rec["data"], ensure_ascii=False),
+                        batch_id,
+                        now,
+                    ),
+                )
+                new += cur.rowcount
+            duplicates = len(records) - new
+            response = {
+                "batch_id": batch_id,
+                "accepted": new,
+                "duplicates": duplicates,
+                "acked": [rec["id"] for rec in records],
+                "replayed": False,
+            }
+            db.execute(
+                "INSERT INTO batches(batch_id, park_id, received_at, response) VALUES(?, ?, ?, ?)",
+                (batch_id, park_id, now, json.dumps(response)),
+            )
+            self._bump("batches")
+            if duplicates:
+                self._bump("duplicates_received", duplicates)
+            db.execute("COMMIT")
+            return response
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    # --- HJ 212 ---------------------------------------------------------------------------------------------
+    async def store_hj212(self, mn: str, cn: str, data_time: str, qn: str, st: str, cp: str) -> bool:
+        """True when new; a retransmission or backfill of a point already held is counted as a duplicate."""
+        return await self._run(self._store_hj212, mn, cn, data_time, qn, st, cp)
+
+    def _store_hj212(self, mn: str, cn: str, data_time: str, qn: str, st: str, cp: str) -> bool:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        cur = db.execute(
+            "INSERT OR IGNORE INTO hj212(mn, cn, data_time, qn, st, cp, received_at)"
+            " VALUES(?, ?, ?, ?, ?, ?, ?)",
+            (mn, cn, data_time, qn, st, cp, time.time()),
+        )
+        self._bump("hj212_packets" if cur.rowcount else "hj212_duplicates")
+        db.execute("COMMIT")
+        return cur.rowcount == 1
+
+    # --- reads ----------------------------------------------------------------------------------------------
+    async def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return await self._run(lambda: self.db.execute(sql, params).fetchall())
+
+    async def record_ids(self) -> list[str]:
+        return [r[0] for r in await self.query("SELECT id FROM records")]
+
+    async def records(self, kind: str | None = None, limit: int = 100_000) -> list[dict[str, Any]]:
+        sql = "SELECT id, park_id, kind, ts, data, batch_id FROM records"
+        params: list[Any] = []
+        if kind:
+            sql += " WHERE kind = ?"
+            params.append(kind)
+        sql += " ORDER BY received_at, id LIMIT ?"
+        params.append(limit)
+        return [
+            {
+                "id": r[0],
+                "park_id": r[1],
+                "kind": r[2],
+                "ts": r[3],
+                "data": json.loads(r[4]),
+                "batch_id": r[5],
+            }
+            for r in await self.query(sql, params)
+        ]
+
+    async def hj212_rows(self, cn: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT mn, cn, data_time, qn, st, cp FROM hj212"
+        params: list[Any] = []
+        if cn:
+            sql += " WHERE cn = ?"
+            params.append(cn)
+        rows = await self.query(sql + " ORDER BY data_time", params)
+        return [dict(zip(("mn", "cn", "data_time", "qn", "st", "cp"), r, strict=True)) for r in rows]
+
+    async def summary(self) -> dict[str, Any]:
+        def _summary() -> dict[str, Any]:
+            db = self.db
+            counters = dict(db.execute("SELECT name, value FROM counters").fetchall())
+            by_kind = dict(db.execute("SELECT kind, COUNT(*) FROM records GROUP BY kind").fetchall())
+            last = db.execute("SELECT MAX(received_at) FROM records").fetchone()[0]
+            hj_by_cn = dict(db.execute("SELECT cn, COUNT(*) FROM hj212 GROUP BY cn").fetchall())
+            return {
+                "records": {"total": sum(by_kind.values()), "by_kind": by_kind, "last_received_at": last},
+                "batches": counters.get("batches", 0),
+                "batches_replayed": counters.get("batches_replayed", 0),
+                "duplicates_received": counters.get("duplicates_received", 0),
+                "rejected": {
+                    k[len("rejected_") :]: v for k, v in counters.items() if k.startswith("rejected_")
+                },
+                "hj212": {
+                    "packets": counters.get("hj212_packets", 0),
+                    "duplicates": counters.get("hj212_duplicates", 0),
+                    "by_cn": hj_by_cn,
+                    "rejected": {
+                        k[len("hj212_rejected_") :]: v
+                        for k, v in counters.items()
+                        if k.startswith("hj212_rejected_")
+                    },
+                },
+            }
+
+        return await self._run(_summary)
