@@ -37,6 +37,7 @@ demo: $(VENV)/.demo-installed
 
 bench: venv
 	$(PY) benchmarks/polling.py
+	$(PY) benchmarks/sync.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage demo/run

@@ -34,6 +34,17 @@ CENTRAL_PORT = 8090
 HJ212_PORT = 8212
 SYNC_STATUS_PORT = 8099
 USER, PASSWORD = "admin", "smartpark"
+PARK_ID = "zhifeng"
+CENTRAL_TOKEN, CENTRAL_SECRET = "demo-central-token", "demo-hmac-secret"
+# HJ 212 pollutant code -> air-quality station point (see shared/protocols/HJ212.md).
+POLLUTANTS = {
+    "a21026": "so2",
+    "a34004": "pm25",
+    "a34002": "pm10",
+    "a05001": "co2",
+    "a01001": "temperature",
+    "a01002": "humidity",
+}
 CLIENT_ID = f"http://127.0.0.1:{HA_PORT}/"
 
 HA_CONFIGURATION = """\
@@ -77,9 +88,13 @@ class Demo:
         self.buildings = buildings
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def spawn(self, name: str, args: list[str], log: Path) -> None:
+    def spawn(self, name: str, args: list[str], log: Path, env: dict[str, str] | None = None) -> None:
         log_file = log.open("wb")
-        env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'addons' / 'park_sync'}"}
+        env = {
+            **os.environ,
+            **(env or {}),
+            "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'addons' / 'park_sync'}",
+        }
         proc = subprocess.Popen(args, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT, env=env)
         self.children.append((name, proc))
         print(f"  started {name} (pid {proc.pid}, log {log.relative_to(ROOT)})")
@@ -172,8 +187,10 @@ async def add_integration(session: aiohttp.ClientSession, token: str, profile_ya
     return result
 
 
-async def long_lived_token(session: aiohttp.ClientSession, token: str) -> str:
-    """A long-lived token for the sync add-on, from HA's websocket API."""
+async def long_lived_token_and_entities(
+    session: aiohttp.ClientSession, token: str
+) -> tuple[str, dict[str, str]]:
+    """A long-lived token for the sync add-on, and smart_park's unique id -> entity id (websocket API)."""
     async with session.ws_connect(f"ws://127.0.0.1:{HA_PORT}/api/websocket") as ws:
         await ws.receive_json()
         await ws.send_json({"type": "auth", "access_token": token})
@@ -183,7 +200,9 @@ async def long_lived_token(session: aiohttp.ClientSession, token: str) -> str:
         )
         reply = await ws.receive_json()
         lived: str = reply["result"]
-        return lived
+        await ws.send_json({"id": 2, "type": "config/entity_registry/list"})
+        entries = (await ws.receive_json())["result"]
+        return lived, {e["unique_id"]: e["entity_id"] for e in entries if e["platform"] == "smart_park"}
 
 
 def prepare(demo: Demo) -> tuple[Path, str]:
@@ -224,20 +243,15 @@ async def run(demo: Demo) -> None:
             PY,
             "-m",
             "central",
-            "--host",
-            "127.0.0.1",
             "--port",
             str(CENTRAL_PORT),
             "--hj212-port",
             str(HJ212_PORT),
             "--db",
-            str(RUN / "central.sqlite"),
-            "--token",
-            "demo-token",
-            "--secret",
-            "demo-secret",
+            str(RUN / "central.sqlite3"),
         ],
         RUN / "central.log",
+        env={"CENTRAL_TOKEN": CENTRAL_TOKEN, "CENTRAL_HMAC_SECRET": CENTRAL_SECRET},
     )
     demo.spawn(
         "home assistant", [PY, "-m", "homeassistant", "-c", str(RUN / "ha"), "--skip-pip"], RUN / "hass.log"
@@ -248,22 +262,44 @@ async def run(demo: Demo) -> None:
         token = await onboard(session)
         entry = await add_integration(session, token, profile_yaml)
         print(f"  smart_park set up: {entry.get('title')}")
-        lived = await long_lived_token(session, token)
+        lived, entity_ids = await long_lived_token_and_entities(session, token)
+    air = {key: entity_ids.get(f"{PARK_ID}_air_station_{key}") for key in POLLUTANTS.values()}
     options = {
-        "ha_url": f"http://127.0.0.1:{HA_PORT}",
-        "ha_token": lived,
+        "park_id": PARK_ID,
         "central_url": f"http://127.0.0.1:{CENTRAL_PORT}",
-        "central_token": "demo-token",
-        "central_secret": "demo-secret",
-        "hj212_host": "127.0.0.1",
-        "hj212_port": HJ212_PORT,
-        "outbox_path": str(RUN / "outbox.sqlite"),
+        "central_token": CENTRAL_TOKEN,
+        "hmac_secret": CENTRAL_SECRET,
+        "outbox_path": str(RUN / "outbox.sqlite3"),
         "status_port": SYNC_STATUS_PORT,
+        "hj212": {
+            "enabled": all(air.values()),
+            "host": "127.0.0.1",
+            "port": HJ212_PORT,
+            "mn": "DEMO0000AIR00000000001",
+            "pw": "123456",
+            "minute_interval": 1,
+            "pollutants": [
+                {"code": code, "entity_id": air[key]} for code, key in POLLUTANTS.items() if air[key]
+            ],
+        },
     }
     options_path = RUN / "park_sync_options.json"
     options_path.write_text(json.dumps(options, indent=2), encoding="utf-8")
     demo.spawn(
-        "park_sync add-on", [PY, "-m", "park_sync", "--options", str(options_path)], RUN / "park_sync.log"
+        "park_sync add-on",
+        [
+            PY,
+            "-m",
+            "park_sync",
+            "--options",
+            str(options_path),
+            "--ha-url",
+            f"http://127.0.0.1:{HA_PORT}",
+            "--status-host",
+            "127.0.0.1",
+        ],
+        RUN / "park_sync.log",
+        env={"HA_TOKEN": lived},
     )
     n_devices = len(yaml.safe_load(profile_yaml)["devices"])
     print(
@@ -272,7 +308,7 @@ Smart Park Hub is running.
   Home Assistant   http://127.0.0.1:{HA_PORT}   user {USER!r}, password {PASSWORD!r}
                    Settings > Devices & services > Smart Park shows the park's {n_devices} devices.
   Park simulator   http://127.0.0.1:{CONTROL_PORT}/api/state   (python -m simulator.ctl --help)
-  Central platform http://127.0.0.1:{CENTRAL_PORT}/api/summary
+  Central platform http://127.0.0.1:{CENTRAL_PORT}/api/v1/summary
   park_sync status http://127.0.0.1:{SYNC_STATUS_PORT}/status
   Logs in demo/run/. Press Ctrl-C to stop everything.
 """
