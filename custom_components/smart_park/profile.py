@@ -383,7 +383,7 @@ def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -
             out.add([*path, "type"], "unknown_device_type", type=d["type"])
             continue
         device_type = types[d["type"]]
-        # Defaults and references go by declared ids, so one bad gateway entry is reported once, not per device.
+        # Default and references use declared ids: one bad gateway entry is reported once, not per device.
         gateway_id = d.get("gateway") or (declared_gateways[0] if len(declared_gateways) == 1 else None)
         if gateway_id is None:
             out.add([*path, "gateway"], "no_gateway" if not declared_gateways else "required")
