@@ -1,0 +1,140 @@
+"""The Smart Park integration: a park's Modbus field devices as Home Assistant devices and entities."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
+
+from .catalogue import Tier
+from .const import (
+    CONF_INTERVAL,
+    CONF_MAX_GAP,
+    CONF_OFFLINE_RETRY,
+    CONF_OFFLINE_THRESHOLD,
+    CONF_PROFILE,
+    DEFAULT_INTERVAL,
+    DEFAULT_MAX_GAP,
+    DEFAULT_OFFLINE_RETRY,
+    DEFAULT_OFFLINE_THRESHOLD,
+    DOMAIN,
+)
+from .coordinator import OfflineIssues, SmartParkConfigEntry, SmartParkCoordinator, SmartParkData
+from .entity import device_identifier, gateway_device_info, park_device_info
+from .modbus import GatewayClient, GatewayOfflineError, GatewayPoller, async_close_all
+from .profile import ParkProfile, ProfileError, parse_profile
+
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
+
+
+def default_gateway(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The tested host/port of the entry, used when the profile declares no gateway."""
+    return {"host": data[CONF_HOST], "port": data[CONF_PORT]}
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) -> bool:
+    """Set up a park from a config entry."""
+    try:
+        # parse_profile reads the built-in catalogue from disk on first use.
+        profile = await hass.async_add_executor_job(
+            parse_profile, entry.data[CONF_PROFILE], default_gateway(entry.data)
+        )
+    except ProfileError as err:
+        # The flows only store valid profiles; a catalogue change in an update can still break one.
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="stored_profile_invalid",
+            translation_placeholders={"error": str(err)},
+        ) from err
+
+    options = entry.options
+    clients = {gw_id: GatewayClient(gateway) for gw_id, gateway in profile.gateways.items()}
+    try:
+        for gw_id, client in clients.items():
+            try:
+                await client.async_connect()
+            except GatewayOfflineError as err:
+                raise ConfigEntryNotReady(
+                    translation_domain=DOMAIN,
+                    translation_key="gateway_offline",
+                    translation_placeholders={"gateway": gw_id, "error": str(err)},
+                ) from err
+        pollers = {
+            gw_id: GatewayPoller(
+                client,
+                (device for device in profile.devices.values() if device.gateway == gw_id),
+                max_gap=int(options.get(CONF_MAX_GAP, DEFAULT_MAX_GAP)),
+                offline_retry=float(options.get(CONF_OFFLINE_RETRY, DEFAULT_OFFLINE_RETRY)),
+            )
+            for gw_id, client in clients.items()
+        }
+        issues = OfflineIssues(
+            hass, profile, float(options.get(CONF_OFFLINE_THRESHOLD, DEFAULT_OFFLINE_THRESHOLD))
+        )
+        runtime = SmartParkData(profile=profile, clients=clients, pollers=pollers, issues=issues)
+        for gw_id, poller in pollers.items():
+            for tier in sorted(poller.tiers(), key=list(Tier).index):
+                runtime.coordinators[(gw_id, tier)] = SmartParkCoordinator(
+                    hass,
+                    entry,
+                    poller=poller,
+                    gateway_id=gw_id,
+                    tier=tier,
+                    interval=float(options.get(CONF_INTERVAL[tier], DEFAULT_INTERVAL[tier])),
+                    issues=issues,
+                )
+        # Wait for every first refresh before acting on a failure, so none still polls a closed client.
+        results = await asyncio.gather(
+            *(
+                coordinator.async_config_entry_first_refresh()
+                for coordinator in runtime.coordinators.values()
+            ),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+    except BaseException:
+        # Setup failed: nothing will call unload, so the connections are closed here.
+        await async_close_all(clients.values())
+        raise
+
+    entry.runtime_data = runtime
+    _async_register_devices(hass, entry, profile)
+
+    async def _async_close_on_stop(_event: Event) -> None:
+        await async_close_all(clients.values())
+
+    entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_close_on_stop))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+def _async_register_devices(hass: HomeAssistant, entry: SmartParkConfigEntry, profile: ParkProfile) -> None:
+    """Create gateway devices first (park devices name them via_device); drop devices no longer listed."""
+    registry = dr.async_get(hass)
+    wanted: set[tuple[str, str]] = set()
+    for gateway in profile.gateways.values():
+        info = gateway_device_info(profile, gateway)
+        registry.async_get_or_create(config_entry_id=entry.entry_id, **info)
+        wanted.add(device_identifier(profile, gateway.id))
+    for device in profile.devices.values():
+        registry.async_get_or_create(config_entry_id=entry.entry_id, **park_device_info(profile, device))
+        wanted.add(device_identifier(profile, device.id))
+    for device_entry in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if not device_entry.identifiers & wanted:
+            registry.async_update_device(device_entry.id, remove_config_entry_id=entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) -> bool:
+    """Unload a park and close its gateway connections."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        entry.runtime_data.issues.async_clear_all()
+        await async_close_all(entry.runtime_data.clients.values())
+    return unloaded

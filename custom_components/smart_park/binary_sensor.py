@@ -1,0 +1,63 @@
+"""Binary sensors: call points, alarms, faults and inputs (points with ``platform: binary_sensor``)."""
+
+from __future__ import annotations
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .catalogue import Platform, Point
+from .const import LOGGER
+from .coordinator import SmartParkConfigEntry, SmartParkCoordinator
+from .entity import SmartParkEntity, description_fields
+from .profile import Device
+
+# Coordinators do the I/O; entities only read their data.
+PARALLEL_UPDATES = 0
+
+
+def binary_sensor_description(device: Device, point: Point) -> BinarySensorEntityDescription:
+    """Build the entity description of a binary point from its catalogue data."""
+    device_class: BinarySensorDeviceClass | None = None
+    if point.device_class is not None:
+        try:
+            device_class = BinarySensorDeviceClass(point.device_class)
+        except ValueError:
+            LOGGER.warning("Point %s: %s is not a binary sensor device class", point.key, point.device_class)
+    return BinarySensorEntityDescription(**description_fields(device, point), device_class=device_class)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SmartParkConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a binary sensor for every binary point of every device."""
+    data = entry.runtime_data
+    async_add_entities(
+        SmartParkBinarySensor(data.coordinators[(device.gateway, point.tier)], device, point)
+        for device in data.profile.devices.values()
+        for point in device.points
+        if point.platform is Platform.BINARY_SENSOR
+    )
+
+
+class SmartParkBinarySensor(SmartParkEntity, BinarySensorEntity):
+    """A call point, alarm, fault or input of a field device."""
+
+    entity_description: BinarySensorEntityDescription
+
+    def __init__(self, coordinator: SmartParkCoordinator, device: Device, point: Point) -> None:
+        """Initialise the binary sensor."""
+        super().__init__(coordinator, device, point)
+        self.entity_description = binary_sensor_description(device, point)
+
+    @property
+    def is_on(self) -> bool | None:
+        """Whether the input is active."""
+        value = self.raw_value
+        return None if value is None else bool(value)

@@ -1,0 +1,60 @@
+"""Constants of the Smart Park integration."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from .catalogue import Tier
+
+DOMAIN: Final = "smart_park"
+LOGGER = logging.getLogger(__package__)
+
+CONF_PROFILE: Final = "profile"
+CONF_PROFILE_YAML: Final = "profile_yaml"
+CONF_PROFILE_PATH: Final = "profile_path"
+CONF_MAX_GAP: Final = "max_gap"
+CONF_OFFLINE_THRESHOLD: Final = "offline_threshold"
+CONF_OFFLINE_RETRY: Final = "offline_retry"
+# Options key of each tier's poll interval, in seconds.
+CONF_INTERVAL: Final[dict[Tier, str]] = {
+    Tier.FAST: "fast_interval",
+    Tier.NORMAL: "normal_interval",
+    Tier.SLOW: "slow_interval",
+}
+
+DEFAULT_PORT: Final = 502
+# parse_profile names the entry's tested gateway gw1 when the profile declares none.
+DEFAULT_GATEWAY_ID: Final = "gw1"
+DEFAULT_INTERVAL: Final[dict[Tier, float]] = {Tier.FAST: 0.25, Tier.NORMAL: 5.0, Tier.SLOW: 60.0}
+MIN_INTERVAL: Final = 0.1
+DEFAULT_MAX_GAP: Final = 8
+MAX_MAX_GAP: Final = 100
+DEFAULT_OFFLINE_THRESHOLD: Final = 300.0
+DEFAULT_OFFLINE_RETRY: Final = 30.0
+
+# Zeroconf TXT properties of a park gateway's advert.
+TXT_PARK_ID: Final = "park_id"
+TXT_PARK_NAME: Final = "park_name"
+TXT_GATEWAY: Final = "gateway"
+TXT_PROFILE_URL: Final = "profile_url"
+
+# Personal and secret data never leaves diagnostics unredacted.
+TO_REDACT: Final = frozenset(
+    {
+        "contact",
+        "contact_name",
+        "contact_phone",
+        "phone",
+        "mobile",
+        "email",
+        "uscc",
+        "id_number",
+        "token",
+        "access_token",
+        "password",
+        "pin",
+        "secret",
+        "api_key",
+    }
+)

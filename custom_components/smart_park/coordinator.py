@@ -1,0 +1,154 @@
+"""Coordinators: one per gateway and poll tier, fed by the Modbus engine's poller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .catalogue import Tier
+from .const import DOMAIN, LOGGER
+from .modbus import DeviceReading, GatewayClient, GatewayOfflineError, GatewayPoller
+from .profile import ParkProfile
+
+
+class OfflineIssues:
+    """A repair issue for a gateway or device offline longer than the threshold, removed on recovery.
+
+    Shared by all coordinators of an entry: a device polled in two tiers must raise one issue, not two.
+    """
+
+    def __init__(self, hass: HomeAssistant, profile: ParkProfile, threshold: float) -> None:
+        self.hass = hass
+        self.profile = profile
+        self.threshold = timedelta(seconds=threshold)
+        self.gateway_offline_since: dict[str, datetime] = {}
+        self._raised: set[str] = set()
+
+    def _issue_id(self, kind: str, object_id: str) -> str:
+        return f"{self.profile.id}_{kind}_{object_id}_offline"
+
+    @callback
+    def gateway_offline(self, gateway_id: str) -> None:
+        """Record a failed poll of a gateway."""
+        since = self.gateway_offline_since.setdefault(gateway_id, dt_util.utcnow())
+        gateway = self.profile.gateways[gateway_id]
+        where = gateway.serial_port if gateway.protocol == "rtu" else f"{gateway.host}:{gateway.port}"
+        self._raise_if_due(
+            self._issue_id("gateway", gateway_id),
+            "gateway_offline",
+            since,
+            {"gateway": gateway.name, "address": where or "?"},
+        )
+
+    @callback
+    def gateway_online(self, gateway_id: str, readings: dict[str, DeviceReading]) -> None:
+        """Record a successful poll: clear the gateway's issue and check its devices."""
+        if self.gateway_offline_since.pop(gateway_id, None) is not None:
+            self._clear(self._issue_id("gateway", gateway_id))
+        for device_id, reading in readings.items():
+            issue_id = self._issue_id("device", device_id)
+            if reading.available or reading.offline_since is None:
+                self._clear(issue_id)
+                continue
+            device = self.profile.devices[device_id]
+            self._raise_if_due(
+                issue_id,
+                "device_offline",
+                reading.offline_since,
+                {"device": device.name, "gateway": device.gateway, "unit": str(device.unit)},
+            )
+
+    def _raise_if_due(self, issue_id: str, key: str, since: datetime, placeholders: dict[str, str]) -> None:
+        if issue_id in self._raised or dt_util.utcnow() - since < self.threshold:
+            return
+        self._raised.add(issue_id)
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=key,
+            translation_placeholders={
+                **placeholders,
+                "since": dt_util.as_local(since).isoformat(timespec="seconds"),
+            },
+        )
+
+    def _clear(self, issue_id: str) -> None:
+        if issue_id in self._raised:
+            self._raised.discard(issue_id)
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+
+    @callback
+    def async_clear_all(self) -> None:
+        """Remove every issue this entry raised (on unload)."""
+        for issue_id in list(self._raised):
+            self._clear(issue_id)
+
+
+@dataclass(kw_only=True)
+class SmartParkData:
+    """Runtime data of a park entry."""
+
+    profile: ParkProfile
+    clients: dict[str, GatewayClient]
+    pollers: dict[str, GatewayPoller]
+    coordinators: dict[tuple[str, Tier], SmartParkCoordinator] = field(default_factory=dict)
+    issues: OfflineIssues
+
+
+type SmartParkConfigEntry = ConfigEntry[SmartParkData]
+
+
+class SmartParkCoordinator(DataUpdateCoordinator[dict[str, DeviceReading]]):
+    """Polls one tier of one gateway; data is device id -> reading."""
+
+    config_entry: SmartParkConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartParkConfigEntry,
+        *,
+        poller: GatewayPoller,
+        gateway_id: str,
+        tier: Tier,
+        interval: float,
+        issues: OfflineIssues,
+    ) -> None:
+        """Initialise the coordinator."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{entry.title} {gateway_id} {tier}",
+            update_interval=timedelta(seconds=interval),
+            # Readings compare by value: unchanged polls (most fast-tier polls) write no states.
+            always_update=False,
+        )
+        self.poller = poller
+        self.gateway_id = gateway_id
+        self.tier = tier
+        self._issues = issues
+
+    async def _async_update_data(self) -> dict[str, DeviceReading]:
+        """Poll the tier."""
+        try:
+            readings = await self.poller.async_poll(self.tier)
+        except GatewayOfflineError as err:
+            self._issues.gateway_offline(self.gateway_id)
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="gateway_offline",
+                translation_placeholders={"gateway": self.gateway_id, "error": str(err)},
+            ) from err
+        self._issues.gateway_online(self.gateway_id, readings)
+        return readings

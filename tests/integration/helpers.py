@@ -1,0 +1,30 @@
+"""Helpers shared by the integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+
+from homeassistant.core import HomeAssistant
+
+from custom_components.smart_park.catalogue import Tier
+from custom_components.smart_park.coordinator import SmartParkConfigEntry
+
+
+async def async_poll(hass: HomeAssistant, entry: SmartParkConfigEntry, *tiers: Tier) -> None:
+    """Run one poll of the given tiers (all when none given) and let the states settle."""
+    for (_gateway, tier), coordinator in entry.runtime_data.coordinators.items():
+        if not tiers or tier in tiers:
+            await coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+
+async def async_poll_until_recovered(
+    hass: HomeAssistant, entry: SmartParkConfigEntry, timeout: float = 15
+) -> None:
+    """Poll every tier until all succeed; a reconnect waits out the engine's backoff."""
+    async with asyncio.timeout(timeout):
+        while True:
+            await async_poll(hass, entry)
+            if all(c.last_update_success for c in entry.runtime_data.coordinators.values()):
+                return
+            await asyncio.sleep(0.2)

@@ -1,0 +1,70 @@
+"""Binary sensors: call points, alarm buttons, alarms and faults from the park simulator."""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+import pytest
+from homeassistant.const import STATE_OFF, STATE_ON, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.smart_park.catalogue import Tier
+from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from simulator.server import ParkSimulator
+
+from .helpers import async_poll
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+
+async def test_snapshot(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    config_entry: MockConfigEntry,
+) -> None:
+    """Every binary sensor's registry entry and state."""
+    with patch("custom_components.smart_park.PLATFORMS", [Platform.BINARY_SENSOR]):
+        config_entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(config_entry.entry_id)
+        await hass.async_block_till_done()
+    await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+
+
+async def test_call_point_and_alarm_button(
+    hass: HomeAssistant, init_integration: SmartParkConfigEntry, simulator: ParkSimulator
+) -> None:
+    """A pressed call point and a one-key alarm show on the next fast poll."""
+    assert hass.states.get("binary_sensor.fire_bell_controller_call_point_3").state == STATE_OFF
+    assert hass.states.get("binary_sensor.one_key_alarm_alarm").state == STATE_OFF
+    simulator.press_call_point("fire_bell_controller", 3)
+    simulator.press_alarm_button("one_key_alarm")
+    await async_poll(hass, init_integration, Tier.FAST)
+    assert hass.states.get("binary_sensor.fire_bell_controller_call_point_3").state == STATE_ON
+    assert hass.states.get("binary_sensor.fire_bell_controller_call_point_2").state == STATE_OFF
+    assert hass.states.get("binary_sensor.one_key_alarm_alarm").state == STATE_ON
+    simulator.release_call_point("fire_bell_controller", 3)
+    await async_poll(hass, init_integration, Tier.FAST)
+    assert hass.states.get("binary_sensor.fire_bell_controller_call_point_3").state == STATE_OFF
+
+
+async def test_channels_follow_the_profile(
+    hass: HomeAssistant, entity_registry: er.EntityRegistry, init_integration: SmartParkConfigEntry
+) -> None:
+    """A six-floor bell controller gets six call points (of 32 possible); channel n is in the name."""
+    call_points = [
+        state.entity_id
+        for state in hass.states.async_all("binary_sensor")
+        if state.entity_id.startswith("binary_sensor.fire_bell_controller_call_point_")
+    ]
+    assert len(call_points) == 6
+    state = hass.states.get("binary_sensor.fire_bell_controller_call_point_6")
+    assert state.attributes["friendly_name"] == "Fire Bell Controller Call point 6"
+    assert state.attributes["device_class"] == "safety"
+    # All call points share one translation, with the channel as placeholder.
+    entry = entity_registry.async_get("binary_sensor.fire_bell_controller_call_point_6")
+    assert entry.translation_key == "call_point"
