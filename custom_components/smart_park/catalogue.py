@@ -89,6 +89,8 @@ class Point:
     # Hints for the park simulator (model, base, span, rate); ignored by the integration.
     simulate: Mapping[str, Any] = field(default_factory=dict)
     channel: int | None = None
+    # The declared key (``call_point_{n}``) of an expanded channel point; None for plain points.
+    template: str | None = None
 
     @property
     def count(self) -> int:
@@ -103,7 +105,7 @@ class Point:
     @property
     def translation_key(self) -> str:
         """Key without the channel placeholder: all call points share one translation."""
-        return self.key.replace("_{n}", "").replace("{n}", "")
+        return (self.template or self.key).replace("_{n}", "").replace("{n}", "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +137,7 @@ class DeviceType:
                         address=point.address + (n - 1) * stride,
                         repeat=1,
                         channel=n,
+                        template=point.key,
                     )
                 )
         return out
@@ -280,7 +283,7 @@ def build_device_type(data: Mapping[str, Any], base: DeviceType | None = None) -
 
 
 def _point_dict(point: Point) -> dict[str, Any]:
-    return {name: getattr(point, name) for name in Point.__slots__ if name != "channel"}
+    return {name: getattr(point, name) for name in Point.__slots__ if name not in ("channel", "template")}
 
 
 @cache

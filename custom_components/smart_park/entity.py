@@ -51,18 +51,6 @@ def translated_keys() -> frozenset[str]:
     return frozenset(point.translation_key for dt in builtin_device_types().values() for point in dt.points)
 
 
-def point_translation_key(device: Device, point: Point) -> str:
-    """Translation key of a point; a channel point (call_point_3) shares its template's (call_point).
-
-    Expanded points no longer carry ``{n}`` in their key, so their own ``translation_key`` keeps the number.
-    """
-    if point.channel is not None:
-        for template in device.device_type.points:
-            if template.repeat > 1 and template.key.format(n=point.channel) == point.key:
-                return template.translation_key
-    return point.translation_key
-
-
 def description_fields(device: Device, point: Point) -> dict[str, Any]:
     """Entity description fields every platform derives the same way from a catalogue point."""
     fields: dict[str, Any] = {
@@ -70,7 +58,7 @@ def description_fields(device: Device, point: Point) -> dict[str, Any]:
         "entity_category": EntityCategory(point.entity_category) if point.entity_category else None,
         "entity_registry_enabled_default": point.enabled_by_default,
     }
-    translation_key = point_translation_key(device, point)
+    translation_key = point.translation_key
     if translation_key in translated_keys():
         fields["translation_key"] = translation_key
         if point.channel is not None:

@@ -124,7 +124,9 @@ ENGLISH: dict[str, str] = {
     "duplicate_id": "id {id} already used",
     "duplicate_unit": "unit {unit} already used on gateway {gateway}",
     "unit_out_of_range": "unit {unit} is outside 1–247",
-    "unknown_reference": "no {kind} with id {id}",
+    "unknown_building": "no building with id {id}",
+    "unknown_gateway": "no gateway with id {id}",
+    "unknown_enterprise": "no enterprise with id {id}",
     "floor_out_of_range": "floor {floor} is outside building {building} ({lowest} to {highest})",
     "overlapping_registers": "{key} overlaps {other} in {table} at address {address}",
     "channels_out_of_range": "channels {channels} is more than {type} supports ({max})",
@@ -341,7 +343,7 @@ def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -
 
     def check_place(path: list[Any], building_id: str | None, floor: int | None) -> None:
         if building_id is not None and building_id not in buildings:
-            out.add([*path, "building"], "unknown_reference", kind="building", id=building_id)
+            out.add([*path, "building"], "unknown_building", id=building_id)
         elif floor is not None:
             building = buildings.get(building_id) if building_id else None
             if building is None:
@@ -388,7 +390,7 @@ def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -
         if gateway_id is None:
             out.add([*path, "gateway"], "no_gateway" if not declared_gateways else "required")
         elif gateway_id not in declared_gateways:
-            out.add([*path, "gateway"], "unknown_reference", kind="gateway", id=gateway_id)
+            out.add([*path, "gateway"], "unknown_gateway", id=gateway_id)
         unit = d["unit"]
         if not 1 <= unit <= MAX_UNIT:
             out.add([*path, "unit"], "unit_out_of_range", unit=unit)
@@ -398,7 +400,7 @@ def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -
             units[(gateway_id, unit)] = d["id"]
         check_place(path, d.get("building"), d.get("floor"))
         if (ent := d.get("enterprise")) is not None and ent not in enterprises:
-            out.add([*path, "enterprise"], "unknown_reference", kind="enterprise", id=ent)
+            out.add([*path, "enterprise"], "unknown_enterprise", id=ent)
         channels = d.get("channels", device_type.channels)
         if channels > device_type.max_channels:
             out.add(
@@ -418,7 +420,7 @@ def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -
                 )
                 continue
             if (ent := placement.get("enterprise")) is not None and ent not in enterprises:
-                out.add([*ch_path, "enterprise"], "unknown_reference", kind="enterprise", id=ent)
+                out.add([*ch_path, "enterprise"], "unknown_enterprise", id=ent)
             check_place(ch_path, d.get("building"), placement.get("floor"))
             channel_map[number] = Channel(
                 placement.get("name"), placement.get("floor"), placement.get("enterprise")

@@ -107,15 +107,13 @@ def test_unit_out_of_range(unit: int) -> None:
 def test_missing_references(field: str, value: str, kind: str) -> None:
     data = _small()
     data["devices"][1][field] = value
-    assert _issues(data) == [(f"devices[1].{field}", "unknown_reference", {"kind": kind, "id": value})]
+    assert _issues(data) == [(f"devices[1].{field}", f"unknown_{kind}", {"id": value})]
 
 
 def test_enterprise_unknown_building() -> None:
     data = _small()
     data["enterprises"][0]["building"] = "b2"
-    assert _issues(data) == [
-        ("enterprises[0].building", "unknown_reference", {"kind": "building", "id": "b2"})
-    ]
+    assert _issues(data) == [("enterprises[0].building", "unknown_building", {"id": "b2"})]
 
 
 @pytest.mark.parametrize("floor", [7, 0, -2])
