@@ -62,6 +62,11 @@ async def test_central_down_then_back_loses_nothing(tmp_path: Path, caplog: pyte
     async with running_uplink(options) as (box, uplink):
         await box.put(_records(0, 100))
         await wait_for(lambda: _count(central, 100), what="first 100 records")
+
+        async def acked() -> bool:  # the central stores a batch before the uplink sees its ack
+            return box.pending == 0
+
+        await wait_for(acked, what="first 100 acknowledged")
         await central.stop()
         await box.put(_records(100, 150))
         await box.put(_records(1000, 5, kind="incident"))
@@ -78,7 +83,7 @@ async def test_central_down_then_back_loses_nothing(tmp_path: Path, caplog: pyte
         await central.start(http_port=port, hj212_port=None)
         try:
             await wait_for(lambda: _count(central, 255), what="all 255 records after restart")
-            assert box.pending == 0
+            await wait_for(acked, what="outbox emptied by the acks")
             assert uplink.state == "up"
             ids = await central.storage.record_ids()
             assert len(ids) == len(set(ids)) == 255
