@@ -78,8 +78,11 @@ def test_catalogue_devices_plan_per_tier() -> None:
     bells = builtin_device_types()["fire_bell_controller"]
     fast = [p for p in bells.points_for(6) if p.tier == "fast"]
     blocks = plan_blocks(fast)
-    # call points (DI 0-5) and bells (coils 0-5): two requests for the whole safety tier.
-    assert [(b.table, b.address, b.count) for b in blocks] == [
+    # The six call points (DI 0-5): one request for a building's whole safety tier.
+    assert [(b.table, b.address, b.count) for b in blocks] == [(Table.DISCRETE_INPUT, 0, 6)]
+    normal = plan_blocks([p for p in bells.points_for(6) if p.tier == "normal"])
+    # Bells (coils 0-5); circuit faults (DI 32-37) and mains/battery (DI 64-65) are 26 bits apart: one read.
+    assert [(b.table, b.address, b.count) for b in normal] == [
         (Table.COIL, 0, 6),
-        (Table.DISCRETE_INPUT, 0, 6),
+        (Table.DISCRETE_INPUT, 32, 34),
     ]
