@@ -55,15 +55,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) ->
     options = entry.options
     clients = {gw_id: GatewayClient(gateway) for gw_id, gateway in profile.gateways.items()}
     try:
+        # One dead gateway must not keep the rest of the park dark: set up when any gateway answers; the
+        # dead one's entities start unavailable and its coordinators reconnect with backoff.
+        offline: dict[str, GatewayOfflineError] = {}
         for gw_id, client in clients.items():
             try:
                 await client.async_connect()
             except GatewayOfflineError as err:
-                raise ConfigEntryNotReady(
-                    translation_domain=DOMAIN,
-                    translation_key="gateway_offline",
-                    translation_placeholders={"gateway": gw_id, "error": str(err)},
-                ) from err
+                offline[gw_id] = err
+        if len(offline) == len(clients):
+            gw_id, err = next(iter(offline.items()))
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="gateway_offline",
+                translation_placeholders={"gateway": gw_id, "error": str(err)},
+            ) from err
         pollers = {
             gw_id: GatewayPoller(
                 client,
@@ -91,8 +97,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) ->
         # Wait for every first refresh before acting on a failure, so none still polls a closed client.
         results = await asyncio.gather(
             *(
-                coordinator.async_config_entry_first_refresh()
-                for coordinator in runtime.coordinators.values()
+                coordinator.async_refresh()
+                if gw_id in offline
+                else coordinator.async_config_entry_first_refresh()
+                for (gw_id, _tier), coordinator in runtime.coordinators.items()
             ),
             return_exceptions=True,
         )

@@ -5,16 +5,20 @@ from __future__ import annotations
 import logging
 
 import pytest
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_HOST, CONF_PORT, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smart_park.catalogue import Tier
-from custom_components.smart_park.const import CONF_OFFLINE_THRESHOLD, DOMAIN
+from custom_components.smart_park.const import CONF_OFFLINE_THRESHOLD, CONF_PROFILE, DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from custom_components.smart_park.profile import parse_profile
 from simulator.server import ParkSimulator
 
-from .conftest import PARK_ID, entry_options
+from .conftest import PARK_ID, entry_options, park_document
 from .helpers import async_poll, async_poll_until_recovered
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -141,3 +145,54 @@ async def test_unload_removes_issues(
     assert issue_registry.async_get_issue(DOMAIN, DEVICE_ISSUE) is not None
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     assert issue_registry.async_get_issue(DOMAIN, DEVICE_ISSUE) is None
+
+
+async def test_one_gateway_down_at_setup_leaves_the_rest_running(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    """A park on two gateways sets up with one of them dead; its entities come when it does."""
+    document = park_document()
+    for device in document["devices"]:
+        device["gateway"] = "gw1"
+    document["gateways"].append(
+        {"id": "gw2", "name": "Gateway 2", "host": "127.0.0.1", "port": 5021, "timeout": 0.3}
+    )
+    document["devices"].append(
+        {
+            "id": "tank_b2",
+            "type": "fire_water_tank",
+            "gateway": "gw2",
+            "unit": 1,
+            "building": "b1",
+            "floor": 2,
+        }
+    )
+    sim = ParkSimulator(parse_profile(document), port_override={"gw1": 0, "gw2": 0}, dynamics=False)
+    await sim.start()
+    try:
+        for gateway in document["gateways"]:
+            gateway["port"] = sim.ports[gateway["id"]]
+        await sim.gateway_down("gw2")
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            unique_id=PARK_ID,
+            data={CONF_HOST: "127.0.0.1", CONF_PORT: sim.ports["gw1"], CONF_PROFILE: document},
+            options=entry_options(),
+        )
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.LOADED
+        registry = er.async_get(hass)
+        tank_b2 = registry.async_get_entity_id("sensor", DOMAIN, f"{PARK_ID}_tank_b2_level")
+        tank_b1 = registry.async_get_entity_id("sensor", DOMAIN, f"{PARK_ID}_fire_water_tank_level")
+        assert tank_b2
+        assert tank_b1
+        assert hass.states.get(tank_b2).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+        assert hass.states.get(tank_b1).state == "3.5"  # type: ignore[union-attr]
+        await sim.gateway_up("gw2")
+        await async_poll_until_recovered(hass, entry)  # type: ignore[arg-type]
+        assert hass.states.get(tank_b2).state == "3.5"  # type: ignore[union-attr]
+        await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await sim.stop()
