@@ -64,12 +64,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) ->
             except GatewayOfflineError as err:
                 offline[gw_id] = err
         if len(offline) == len(clients):
-            gw_id, err = next(iter(offline.items()))
+            first_id, first_error = next(iter(offline.items()))
             raise ConfigEntryNotReady(
                 translation_domain=DOMAIN,
                 translation_key="gateway_offline",
-                translation_placeholders={"gateway": gw_id, "error": str(err)},
-            ) from err
+                translation_placeholders={"gateway": first_id, "error": str(first_error)},
+            ) from first_error
         pollers = {
             gw_id: GatewayPoller(
                 client,
