@@ -1,4 +1,4 @@
-"""Shared fixtures: a real reference central on 127.0.0.1 and add-on options pointing at it."""
+"""Shared fixtures: a real reference central on 127.0.0.1, add-on options pointing at it, and HA's API."""
 
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestServer
+from homeassistant.auth.models import TOKEN_TYPE_LONG_LIVED_ACCESS_TOKEN
+from homeassistant.components.config import entity_registry as entity_registry_ws
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 
 from central.ingest import IngestSettings
 from central.server import Central
@@ -67,3 +72,19 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def ha_api(hass: HomeAssistant, hass_admin_user: Any) -> AsyncIterator[tuple[str, str]]:
+    """HA's http + websocket_api on a real 127.0.0.1 port, and a long-lived access token."""
+    assert await async_setup_component(hass, "http", {"http": {}})
+    assert await async_setup_component(hass, "websocket_api", {})
+    entity_registry_ws.async_setup(hass)  # config/entity_registry/list, as the frontend's config panel has it
+    refresh = await hass.auth.async_create_refresh_token(
+        hass_admin_user, client_name="park_sync", token_type=TOKEN_TYPE_LONG_LIVED_ACCESS_TOKEN
+    )
+    token = hass.auth.async_create_access_token(refresh)
+    server = TestServer(hass.http.app, host="127.0.0.1", port=free_port())
+    await server.start_server()
+    yield f"http://127.0.0.1:{server.port}", token
+    await server.close()

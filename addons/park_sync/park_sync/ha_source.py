@@ -124,6 +124,7 @@ class HASource:
         self.unavailable_streams: set[str] = set()
         self.events = 0
         self._refresh_task: asyncio.Task[None] | None = None
+        self._registry_dirty = False
 
     def status(self) -> dict[str, Any]:
         return {
@@ -225,6 +226,11 @@ class HASource:
                 continue
             self.unavailable_streams.discard(command)
 
+    async def _refresh_while_dirty(self) -> None:
+        while self._registry_dirty:
+            self._registry_dirty = False
+            await self._refresh_entities()
+
     async def _refresh_entities(self) -> None:
         wanted = set(self._filter.integrations)
         entities = set(self._filter.entity_ids)
@@ -287,9 +293,11 @@ class HASource:
                     self._on_state(new_state)
                 await self._sink([state_record(new_state)])
         elif msg_id == self._registry_sub:
-            # Refresh outside the read loop: it awaits results that this loop must deliver.
+            # Refresh outside the read loop: it awaits results that this loop must deliver. An event during a
+            # running refresh may come after its registry listing, so the task loops until nothing is pending.
+            self._registry_dirty = True
             if self._refresh_task is None or self._refresh_task.done():
-                self._refresh_task = asyncio.create_task(self._refresh_entities())
+                self._refresh_task = asyncio.create_task(self._refresh_while_dirty())
         elif isinstance(msg_id, int) and msg_id in self._streams:
             records = item_records(self._streams[msg_id], event)
             if records:
