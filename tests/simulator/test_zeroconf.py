@@ -56,7 +56,9 @@ async def test_advert_found_on_loopback(park_simulator: SimulatorFactory) -> Non
             name = await asyncio.wait_for(names.get(), 5)
             info = AsyncServiceInfo(SERVICE_TYPE, name)
             assert await info.async_request(browser_zc.zeroconf, 3000)
-            found[info.decoded_properties["gateway"] or ""] = info
+            # Other parks may advertise on this host too (a running demo): keep this simulator's only.
+            if info.decoded_properties["park_id"] == sim.profile.id and info.port in sim.ports.values():
+                found[info.decoded_properties["gateway"] or ""] = info
     finally:
         await browser.async_cancel()
         await browser_zc.async_close()
