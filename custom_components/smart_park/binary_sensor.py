@@ -13,7 +13,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .catalogue import Platform, Point
 from .const import LOGGER
 from .coordinator import SmartParkConfigEntry, SmartParkCoordinator
-from .entity import SmartParkEntity, description_fields
+from .entity import SmartParkEntity, description_fields, platform_points
 from .profile import Device
 
 # Coordinators do the I/O; entities only read their data.
@@ -37,12 +37,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a binary sensor for every binary point of every device."""
-    data = entry.runtime_data
     async_add_entities(
-        SmartParkBinarySensor(data.coordinators[(device.gateway, point.tier)], device, point)
-        for device in data.profile.devices.values()
-        for point in device.points
-        if point.platform is Platform.BINARY_SENSOR
+        SmartParkBinarySensor(*args) for args in platform_points(entry.runtime_data, Platform.BINARY_SENSOR)
     )
 
 

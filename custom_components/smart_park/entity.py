@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -9,9 +10,9 @@ from homeassistant.const import EntityCategory
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .catalogue import Point, builtin_device_types
+from .catalogue import Platform, Point, builtin_device_types
 from .const import DOMAIN
-from .coordinator import SmartParkCoordinator
+from .coordinator import SmartParkCoordinator, SmartParkData
 from .profile import Device, Gateway, ParkProfile
 
 
@@ -67,6 +68,16 @@ def description_fields(device: Device, point: Point) -> dict[str, Any]:
         # A vendor type added in the profile has no translations: name it from its key.
         fields["name"] = point.key.replace("_", " ").capitalize()
     return fields
+
+
+def platform_points(
+    data: SmartParkData, platform: Platform
+) -> Iterator[tuple[SmartParkCoordinator, Device, Point]]:
+    """Every point shown on ``platform``, with the coordinator of its gateway and tier."""
+    for device in data.profile.devices.values():
+        for point in device.points:
+            if point.platform is platform:
+                yield data.coordinators[(device.gateway, point.tier)], device, point
 
 
 class SmartParkEntity(CoordinatorEntity[SmartParkCoordinator]):

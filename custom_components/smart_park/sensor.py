@@ -15,7 +15,7 @@ from homeassistant.helpers.typing import StateType
 from .catalogue import Platform, Point
 from .const import LOGGER
 from .coordinator import SmartParkConfigEntry, SmartParkCoordinator
-from .entity import SmartParkEntity, description_fields
+from .entity import SmartParkEntity, description_fields, platform_points
 from .profile import Device
 
 # Coordinators do the I/O; entities only read their data.
@@ -49,12 +49,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a sensor for every sensor point of every device."""
-    data = entry.runtime_data
     async_add_entities(
-        SmartParkSensor(data.coordinators[(device.gateway, point.tier)], device, point)
-        for device in data.profile.devices.values()
-        for point in device.points
-        if point.platform is Platform.SENSOR
+        SmartParkSensor(*args) for args in platform_points(entry.runtime_data, Platform.SENSOR)
     )
 
 
