@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 from pathlib import Path
 
@@ -79,7 +80,10 @@ async def run(args: argparse.Namespace) -> None:
         if sim.control_url:
             print(f"  control API: {sim.control_url}/api/state", flush=True)
         print(f"  zeroconf: {'_smartpark._tcp' if args.zeroconf else 'off'}; Ctrl-C to stop", flush=True)
-        await asyncio.Event().wait()
+        # SIGTERM (service managers, the demo) stops as cleanly as Ctrl-C: the zeroconf goodbye is sent.
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await stop.wait()
 
 
 def main(argv: list[str] | None = None) -> int:

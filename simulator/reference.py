@@ -25,6 +25,16 @@ _NAMES = [
     "新锐",
 ]
 
+# How a duty room names an enterprise's device: "恒达机械有限公司 电表".
+_DEVICE_LABELS = {
+    "energy_meter": "电表",
+    "water_meter": "水表",
+    "one_key_alarm": "一键报警",
+    "smoke_detector": "烟感",
+    "electrical_safety": "用电安全",
+    "gas_detector": "燃气探测器",
+}
+
 FLOORS_PER_BUILDING = 6
 ENTERPRISES_PER_BUILDING = 15
 
@@ -119,6 +129,7 @@ def reference_profile(
                 building_devices.append(
                     {
                         "id": f"{ent['id']}_{dtype}",
+                        "name": f"{ent['name']} {_DEVICE_LABELS[dtype]}",
                         "type": dtype,
                         "building": bid,
                         "floor": ent["floor"],
