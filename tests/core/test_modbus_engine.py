@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.smart_park.catalogue import Tier
+from custom_components.smart_park.catalogue import Tier, builtin_device_types
 from custom_components.smart_park.modbus import (
     DeviceExceptionError,
     GatewayClient,
@@ -28,19 +28,7 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 def _one_of_each() -> dict[str, Any]:
     """A small park with one device of every built-in type on one gateway."""
-    types = [
-        "fire_water_tank",
-        "energy_meter",
-        "water_meter",
-        "gas_detector",
-        "smoke_detector",
-        "electrical_safety",
-        "air_quality_station",
-        "fire_bell_controller",
-        "one_key_alarm",
-        "broadcast_controller",
-        "io_module",
-    ]
+    types = sorted(builtin_device_types())  # a new catalogue type is covered without touching this test
     return {
         "park": {"id": "t", "name": "T"},
         "gateways": [{"id": "gw1", "host": "127.0.0.1", "port": 5020, "timeout": 0.3}],
@@ -130,13 +118,15 @@ async def test_silent_unit_goes_offline_once_and_does_not_stall_others(
 
 
 async def test_exception_reply_marks_device_unavailable_with_code(park: Any) -> None:
-    sim, _, poller = park
+    sim, profile, poller = park
     sim.set_exception("water_meter", 4)
     reading = (await poller.async_poll(Tier.SLOW))["water_meter"]
     assert not reading.available
     assert "exception 4" in (reading.error or "")
     with pytest.raises(DeviceExceptionError) as info:
-        await poller.client.async_read(3, poller.plan(Tier.SLOW)["water_meter"][0].table, 0, 2)
+        await poller.client.async_read(
+            profile.devices["water_meter"].unit, poller.plan(Tier.SLOW)["water_meter"][0].table, 0, 2
+        )
     assert info.value.exception_code == 4
 
 
