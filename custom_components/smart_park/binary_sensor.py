@@ -11,9 +11,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .catalogue import Platform, Point
-from .const import LOGGER
 from .coordinator import SmartParkConfigEntry, SmartParkCoordinator
-from .entity import SmartParkEntity, description_fields, platform_points
+from .entity import SmartParkEntity, description_fields, device_class_of, platform_points
 from .profile import Device
 
 # Coordinators do the I/O; entities only read their data.
@@ -22,13 +21,10 @@ PARALLEL_UPDATES = 0
 
 def binary_sensor_description(device: Device, point: Point) -> BinarySensorEntityDescription:
     """Build the entity description of a binary point from its catalogue data."""
-    device_class: BinarySensorDeviceClass | None = None
-    if point.device_class is not None:
-        try:
-            device_class = BinarySensorDeviceClass(point.device_class)
-        except ValueError:
-            LOGGER.warning("Point %s: %s is not a binary sensor device class", point.key, point.device_class)
-    return BinarySensorEntityDescription(**description_fields(device, point), device_class=device_class)
+    return BinarySensorEntityDescription(
+        **description_fields(device, point),
+        device_class=device_class_of(point, BinarySensorDeviceClass, "binary sensor"),
+    )
 
 
 async def async_setup_entry(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -11,7 +12,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .catalogue import Platform, Point, builtin_device_types
-from .const import DOMAIN
+from .const import DOMAIN, LOGGER
 from .coordinator import SmartParkCoordinator, SmartParkData
 from .profile import Device, Gateway, ParkProfile
 
@@ -68,6 +69,17 @@ def description_fields(device: Device, point: Point) -> dict[str, Any]:
         # A vendor type added in the profile has no translations: name it from its key.
         fields["name"] = point.key.replace("_", " ").capitalize()
     return fields
+
+
+def device_class_of[E: StrEnum](point: Point, enum: type[E], platform: str) -> E | None:
+    """The point's device class as the platform's enum; a vendor map's unknown class is logged and dropped."""
+    if point.device_class is None:
+        return None
+    try:
+        return enum(point.device_class)
+    except ValueError:
+        LOGGER.warning("Point %s: %s is not a %s device class", point.key, point.device_class, platform)
+        return None
 
 
 def platform_points(

@@ -13,9 +13,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .catalogue import Platform, Point
-from .const import LOGGER
 from .coordinator import SmartParkConfigEntry, SmartParkCoordinator
-from .entity import SmartParkEntity, description_fields, platform_points
+from .entity import SmartParkEntity, description_fields, device_class_of, platform_points
 from .profile import Device
 
 # Coordinators do the I/O; entities only read their data.
@@ -24,12 +23,7 @@ PARALLEL_UPDATES = 0
 
 def sensor_description(device: Device, point: Point) -> SensorEntityDescription:
     """Build the entity description of a sensor point from its catalogue data."""
-    device_class: SensorDeviceClass | None = None
-    if point.device_class is not None:
-        try:
-            device_class = SensorDeviceClass(point.device_class)
-        except ValueError:
-            LOGGER.warning("Point %s: %s is not a sensor device class", point.key, point.device_class)
+    device_class = device_class_of(point, SensorDeviceClass, "sensor")
     options = list(point.options.values()) or None
     if options is not None:
         device_class = SensorDeviceClass.ENUM
