@@ -25,7 +25,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy custom_components/smart_park simulator central addons/park_sync/park_sync benchmarks demo docs/generate.py
+	$(VENV)/bin/mypy custom_components/smart_park scripts simulator central addons/park_sync/park_sync benchmarks demo docs/generate.py
 
 pytest: venv
 	$(VENV)/bin/pytest --cov --cov-report=term -p no:cacheprovider $(PYTEST_ARGS)

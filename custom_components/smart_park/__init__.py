@@ -9,15 +9,21 @@ from typing import Any
 from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.typing import ConfigType
 
+from . import websocket_api
+from .audit import AuditLog
 from .catalogue import Tier
 from .const import (
+    CONF_AUDIT_SIZE,
     CONF_INTERVAL,
     CONF_MAX_GAP,
     CONF_OFFLINE_RETRY,
     CONF_OFFLINE_THRESHOLD,
     CONF_PROFILE,
+    DEFAULT_AUDIT_SIZE,
     DEFAULT_INTERVAL,
     DEFAULT_MAX_GAP,
     DEFAULT_OFFLINE_RETRY,
@@ -28,8 +34,17 @@ from .coordinator import OfflineIssues, SmartParkConfigEntry, SmartParkCoordinat
 from .entity import device_identifier, gateway_device_info, park_device_info
 from .modbus import GatewayClient, GatewayOfflineError, GatewayPoller, async_close_all
 from .profile import ParkProfile, ProfileError, parse_profile
+from .services import async_setup_services
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions and websocket commands once, whatever parks are loaded."""
+    async_setup_services(hass)
+    websocket_api.async_setup(hass)
+    return True
 
 
 def default_gateway(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -82,7 +97,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) ->
         issues = OfflineIssues(
             hass, profile, float(options.get(CONF_OFFLINE_THRESHOLD, DEFAULT_OFFLINE_THRESHOLD))
         )
-        runtime = SmartParkData(profile=profile, clients=clients, pollers=pollers, issues=issues)
+        audit = AuditLog(
+            hass, entry.entry_id, profile.id, int(options.get(CONF_AUDIT_SIZE, DEFAULT_AUDIT_SIZE))
+        )
+        await audit.async_load()
+        runtime = SmartParkData(profile=profile, clients=clients, pollers=pollers, issues=issues, audit=audit)
         for gw_id, poller in pollers.items():
             for tier in sorted(poller.tiers(), key=list(Tier).index):
                 runtime.coordinators[(gw_id, tier)] = SmartParkCoordinator(
@@ -114,12 +133,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) ->
 
     entry.runtime_data = runtime
     _async_register_devices(hass, entry, profile)
+    # Capabilities set up here, after the first polls and before the platforms that show them.
 
     async def _async_close_on_stop(_event: Event) -> None:
         await async_close_all(clients.values())
 
     entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_close_on_stop))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    for coordinator in runtime.coordinators.values():
+        coordinator.async_start()
     return True
 
 
@@ -144,5 +166,6 @@ async def async_unload_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) -
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         entry.runtime_data.issues.async_clear_all()
+        await entry.runtime_data.audit.async_flush()
         await async_close_all(entry.runtime_data.clients.values())
     return unloaded

@@ -26,6 +26,7 @@ from homeassistant.helpers.translation import async_get_translations
 
 from .catalogue import Tier
 from .const import (
+    CONF_AUDIT_SIZE,
     CONF_INTERVAL,
     CONF_MAX_GAP,
     CONF_OFFLINE_RETRY,
@@ -33,6 +34,7 @@ from .const import (
     CONF_PROFILE,
     CONF_PROFILE_PATH,
     CONF_PROFILE_YAML,
+    DEFAULT_AUDIT_SIZE,
     DEFAULT_GATEWAY_ID,
     DEFAULT_INTERVAL,
     DEFAULT_MAX_GAP,
@@ -338,10 +340,19 @@ def _seconds(minimum: float, maximum: float, step: float) -> NumberSelector:
 
 
 class SmartParkOptionsFlow(ProfileFormMixin, OptionsFlow):
-    """Tune polling and edit the park profile; an invalid profile changes nothing."""
+    """A menu of option pages: polling and the park profile, the fire-bell linkage, ...
+
+    Each page applies its own options and keeps the others'; an invalid page changes nothing.
+    """
+
+    MENU: tuple[str, ...] = ("polling",)
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show and apply the options."""
+        """Choose an option page."""
+        return self.async_show_menu(step_id="init", menu_options=list(self.MENU))
+
+    async def async_step_polling(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Poll intervals, read planning, offline handling and the park profile."""
         entry = self.config_entry
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {"issues": ""}
@@ -359,8 +370,12 @@ class SmartParkOptionsFlow(ProfileFormMixin, OptionsFlow):
                     errors["base"] = "park_mismatch"
                     placeholders.update(expected=str(entry.unique_id), found=profile.id)
                 else:
-                    options = {k: v for k, v in user_input.items() if k != CONF_PROFILE_YAML}
+                    options = {
+                        **entry.options,
+                        **{k: v for k, v in user_input.items() if k != CONF_PROFILE_YAML},
+                    }
                     options[CONF_MAX_GAP] = int(options[CONF_MAX_GAP])
+                    options[CONF_AUDIT_SIZE] = int(options[CONF_AUDIT_SIZE])
                     # Profile (data) and options change in one update, then one reload applies both.
                     self.hass.config_entries.async_update_entry(
                         entry, title=profile.name, data={**entry.data, CONF_PROFILE: data}, options=options
@@ -372,6 +387,7 @@ class SmartParkOptionsFlow(ProfileFormMixin, OptionsFlow):
             CONF_MAX_GAP: DEFAULT_MAX_GAP,
             CONF_OFFLINE_THRESHOLD: DEFAULT_OFFLINE_THRESHOLD,
             CONF_OFFLINE_RETRY: DEFAULT_OFFLINE_RETRY,
+            CONF_AUDIT_SIZE: DEFAULT_AUDIT_SIZE,
             **entry.options,
             CONF_PROFILE_YAML: yaml.safe_dump(
                 dict(entry.data[CONF_PROFILE]), allow_unicode=True, sort_keys=False
@@ -380,6 +396,7 @@ class SmartParkOptionsFlow(ProfileFormMixin, OptionsFlow):
         }
         schema = vol.Schema(
             {
+                vol.Required(CONF_INTERVAL[Tier.SAFETY]): _seconds(MIN_INTERVAL, 3600, 0.05),
                 vol.Required(CONF_INTERVAL[Tier.FAST]): _seconds(MIN_INTERVAL, 3600, 0.05),
                 vol.Required(CONF_INTERVAL[Tier.NORMAL]): _seconds(MIN_INTERVAL, 86400, 0.05),
                 vol.Required(CONF_INTERVAL[Tier.SLOW]): _seconds(MIN_INTERVAL, 86400, 0.05),
@@ -388,11 +405,14 @@ class SmartParkOptionsFlow(ProfileFormMixin, OptionsFlow):
                 ),
                 vol.Required(CONF_OFFLINE_THRESHOLD): _seconds(0, 86400, 1),
                 vol.Required(CONF_OFFLINE_RETRY): _seconds(1, 3600, 1),
+                vol.Required(CONF_AUDIT_SIZE): NumberSelector(
+                    NumberSelectorConfig(min=100, max=1_000_000, step=1, mode=NumberSelectorMode.BOX)
+                ),
                 vol.Required(CONF_PROFILE_YAML): TextSelector(TextSelectorConfig(multiline=True)),
             }
         )
         return self.async_show_form(
-            step_id="init",
+            step_id="polling",
             data_schema=self.add_suggested_values_to_schema(schema, current),
             errors=errors,
             description_placeholders={"expected": "", "found": "", **placeholders},

@@ -16,8 +16,10 @@ CONF_PROFILE_PATH: Final = "profile_path"
 CONF_MAX_GAP: Final = "max_gap"
 CONF_OFFLINE_THRESHOLD: Final = "offline_threshold"
 CONF_OFFLINE_RETRY: Final = "offline_retry"
+CONF_AUDIT_SIZE: Final = "audit_size"
 # Options key of each tier's poll interval, in seconds.
 CONF_INTERVAL: Final[dict[Tier, str]] = {
+    Tier.SAFETY: "safety_interval",
     Tier.FAST: "fast_interval",
     Tier.NORMAL: "normal_interval",
     Tier.SLOW: "slow_interval",
@@ -26,12 +28,18 @@ CONF_INTERVAL: Final[dict[Tier, str]] = {
 DEFAULT_PORT: Final = 502
 # parse_profile names the entry's tested gateway gw1 when the profile declares none.
 DEFAULT_GATEWAY_ID: Final = "gw1"
-DEFAULT_INTERVAL: Final[dict[Tier, float]] = {Tier.FAST: 0.25, Tier.NORMAL: 5.0, Tier.SLOW: 60.0}
+DEFAULT_INTERVAL: Final[dict[Tier, float]] = {
+    Tier.SAFETY: 0.1,
+    Tier.FAST: 0.25,
+    Tier.NORMAL: 5.0,
+    Tier.SLOW: 60.0,
+}
 MIN_INTERVAL: Final = 0.1
 DEFAULT_MAX_GAP: Final = 8
 MAX_MAX_GAP: Final = 100
 DEFAULT_OFFLINE_THRESHOLD: Final = 300.0
 DEFAULT_OFFLINE_RETRY: Final = 30.0
+DEFAULT_AUDIT_SIZE: Final = 10000
 
 # Zeroconf TXT properties of a park gateway's advert.
 TXT_PARK_ID: Final = "park_id"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -11,6 +13,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .audit import AuditLog
 from .catalogue import Tier
 from .const import DOMAIN, LOGGER
 from .modbus import DeviceReading, GatewayClient, GatewayOfflineError, GatewayPoller
@@ -103,13 +106,24 @@ class SmartParkData:
     pollers: dict[str, GatewayPoller]
     coordinators: dict[tuple[str, Tier], SmartParkCoordinator] = field(default_factory=dict)
     issues: OfflineIssues
+    audit: AuditLog
+    # Each capability adds its runtime object here.
 
 
 type SmartParkConfigEntry = ConfigEntry[SmartParkData]
 
 
+type ReadingsHook = Callable[[str, Tier, dict[str, DeviceReading]], Awaitable[None]]
+
+
 class SmartParkCoordinator(DataUpdateCoordinator[dict[str, DeviceReading]]):
-    """Polls one tier of one gateway; data is device id -> reading."""
+    """Polls one tier of one gateway; data is device id -> reading.
+
+    The coordinator runs its own fixed-rate loop (:meth:`async_start`) instead of HA's ``update_interval``:
+    HA schedules refreshes on whole seconds plus an offset, so a 0.1 s or 0.25 s interval would in fact poll
+    back to back for part of each second and not at all for the rest. Hooks (the fire-bell linkage, the
+    one-key alarms) run inside the poll, in the same task that read the inputs, before entities are told.
+    """
 
     config_entry: SmartParkConfigEntry
 
@@ -130,14 +144,36 @@ class SmartParkCoordinator(DataUpdateCoordinator[dict[str, DeviceReading]]):
             LOGGER,
             config_entry=entry,
             name=f"{entry.title} {gateway_id} {tier}",
-            update_interval=timedelta(seconds=interval),
+            update_interval=None,
             # Readings compare by value: unchanged polls (most fast-tier polls) write no states.
             always_update=False,
         )
         self.poller = poller
         self.gateway_id = gateway_id
         self.tier = tier
+        self.interval = interval
+        self.hooks: list[ReadingsHook] = []
         self._issues = issues
+
+    @property
+    def poll_interval(self) -> timedelta:
+        """The interval of the coordinator's own loop."""
+        return timedelta(seconds=self.interval)
+
+    def async_start(self) -> None:
+        """Start polling at a fixed rate until the entry unloads."""
+        self.config_entry.async_create_background_task(
+            self.hass, self._async_poll_loop(), f"{DOMAIN} poll {self.gateway_id} {self.tier}"
+        )
+
+    async def _async_poll_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time() + self.interval
+        while True:
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            await self.async_refresh()
+            # Fixed rate; after an overrun (a slow cycle) start again now rather than bursting to catch up.
+            due = max(due + self.interval, loop.time())
 
     async def _async_update_data(self) -> dict[str, DeviceReading]:
         """Poll the tier."""
@@ -151,4 +187,10 @@ class SmartParkCoordinator(DataUpdateCoordinator[dict[str, DeviceReading]]):
                 translation_placeholders={"gateway": self.gateway_id, "error": str(err)},
             ) from err
         self._issues.gateway_online(self.gateway_id, readings)
+        for hook in self.hooks:
+            try:
+                await hook(self.gateway_id, self.tier, readings)
+            except Exception:
+                # A fault in one capability must not blind the entities of the others.
+                LOGGER.exception("Error handling %s readings of gateway %s", self.tier, self.gateway_id)
         return readings

@@ -30,9 +30,7 @@ async def async_get_config_entry_diagnostics(
     coordinators: dict[str, Any] = {}
     for (gw_id, tier), coordinator in data.coordinators.items():
         coordinators[f"{gw_id}/{tier}"] = {
-            "update_interval": coordinator.update_interval.total_seconds()
-            if coordinator.update_interval
-            else None,
+            "interval": coordinator.interval,
             "last_update_success": coordinator.last_update_success,
             "last_exception": repr(coordinator.last_exception) if coordinator.last_exception else None,
             "readings": {

@@ -42,7 +42,7 @@ DEFAULT_OFFLINE_RETRY = 30.0
 # Bits are packed eight to a byte, so a gap of N registers costs as much as 16*N bits on the wire.
 BITS_PER_REGISTER = 16
 # Safety inputs and writes (bells, lamps) go ahead of measurements queued on the same gateway.
-PRIORITY = {"write": 0, Tier.FAST: 1, Tier.NORMAL: 2, Tier.SLOW: 3}
+PRIORITY = {"write": 0, Tier.SAFETY: 1, Tier.FAST: 2, Tier.NORMAL: 3, Tier.SLOW: 4}
 RECONNECT_BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 
 

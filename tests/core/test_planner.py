@@ -76,7 +76,7 @@ def test_random_layouts_cover_every_point_once_and_respect_limits(seed: int) -> 
 
 def test_catalogue_devices_plan_per_tier() -> None:
     bells = builtin_device_types()["fire_bell_controller"]
-    fast = [p for p in bells.points_for(6) if p.tier == "fast"]
+    fast = [p for p in bells.points_for(6) if p.tier == "safety"]
     blocks = plan_blocks(fast)
     # The six call points (DI 0-5): one request for a building's whole safety tier.
     assert [(b.table, b.address, b.count) for b in blocks] == [(Table.DISCRETE_INPUT, 0, 6)]

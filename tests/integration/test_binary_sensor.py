@@ -38,17 +38,17 @@ async def test_snapshot(
 async def test_call_point_and_alarm_button(
     hass: HomeAssistant, init_integration: SmartParkConfigEntry, simulator: ParkSimulator
 ) -> None:
-    """A pressed call point and a one-key alarm show on the next fast poll."""
+    """A pressed call point shows on the next safety poll, a one-key alarm on the next fast poll."""
     assert hass.states.get("binary_sensor.fire_bell_controller_call_point_3").state == STATE_OFF
     assert hass.states.get("binary_sensor.one_key_alarm_alarm").state == STATE_OFF
     simulator.press_call_point("fire_bell_controller", 3)
     simulator.press_alarm_button("one_key_alarm")
-    await async_poll(hass, init_integration, Tier.FAST)
+    await async_poll(hass, init_integration, Tier.SAFETY, Tier.FAST)
     assert hass.states.get("binary_sensor.fire_bell_controller_call_point_3").state == STATE_ON
     assert hass.states.get("binary_sensor.fire_bell_controller_call_point_2").state == STATE_OFF
     assert hass.states.get("binary_sensor.one_key_alarm_alarm").state == STATE_ON
     simulator.release_call_point("fire_bell_controller", 3)
-    await async_poll(hass, init_integration, Tier.FAST)
+    await async_poll(hass, init_integration, Tier.SAFETY)
     assert hass.states.get("binary_sensor.fire_bell_controller_call_point_3").state == STATE_OFF
 
 

@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.smart_park import config_flow
 from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.const import (
+    CONF_AUDIT_SIZE,
     CONF_INTERVAL,
     CONF_MAX_GAP,
     CONF_OFFLINE_RETRY,
@@ -335,6 +336,8 @@ async def test_options_flow(hass: HomeAssistant, init_integration: MockConfigEnt
     """Valid options and profile are applied together and reload the park."""
     entry = init_integration
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
     assert result["type"] is FlowResultType.FORM
     profile_text = suggested(result["data_schema"], CONF_PROFILE_YAML)
     assert suggested(result["data_schema"], CONF_MAX_GAP) == 8
@@ -343,12 +346,14 @@ async def test_options_flow(hass: HomeAssistant, init_integration: MockConfigEnt
     document = yaml.safe_load(profile_text)
     document["devices"] = document["devices"][:2]
     user_input = {
+        CONF_INTERVAL[Tier.SAFETY]: 0.2,
         CONF_INTERVAL[Tier.FAST]: 0.5,
         CONF_INTERVAL[Tier.NORMAL]: 10.0,
         CONF_INTERVAL[Tier.SLOW]: 120.0,
         CONF_MAX_GAP: 4.0,
         CONF_OFFLINE_THRESHOLD: 600.0,
         CONF_OFFLINE_RETRY: 15.0,
+        CONF_AUDIT_SIZE: 2000.0,
         CONF_PROFILE_YAML: yaml.safe_dump(document, allow_unicode=True),
     }
     result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
@@ -360,7 +365,7 @@ async def test_options_flow(hass: HomeAssistant, init_integration: MockConfigEnt
     # Reloaded with the new profile and intervals.
     runtime = entry.runtime_data
     assert set(runtime.profile.devices) == {"fire_water_tank", "energy_meter"}
-    assert runtime.coordinators[("gw1", Tier.FAST)].update_interval.total_seconds() == 0.5
+    assert runtime.coordinators[("gw1", Tier.FAST)].interval == 0.5
     assert hass.states.get("sensor.water_meter_water_consumption") is None
 
 
@@ -369,8 +374,10 @@ async def test_options_flow_invalid_profile(hass: HomeAssistant, init_integratio
     entry = init_integration
     before_data, before_options = dict(entry.data), dict(entry.options)
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
     document = dict(entry.data[CONF_PROFILE])
-    user_input = {**entry_options(), CONF_MAX_GAP: 2, CONF_OFFLINE_RETRY: 5}
+    user_input = {**entry_options(), CONF_MAX_GAP: 2, CONF_OFFLINE_RETRY: 5, CONF_AUDIT_SIZE: 500}
     bad = {**document, "devices": [*document["devices"], {"id": "x", "type": "smoke_detector", "unit": 300}]}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**user_input, CONF_PROFILE_YAML: yaml.safe_dump(bad, allow_unicode=True)}

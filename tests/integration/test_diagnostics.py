@@ -32,7 +32,8 @@ async def test_diagnostics(
     assert poller["connected"] is True
     assert poller["requests_per_cycle"]["fast"] >= 1
     assert poller["requests_sent"] >= sum(poller["requests_per_cycle"].values())
-    fast = diagnostics["coordinators"]["gw1/fast"]
-    assert fast["last_update_success"] is True
-    assert fast["readings"]["fire_bell_controller"]["values"]["call_point_1"] is False
+    safety = diagnostics["coordinators"]["gw1/safety"]
+    assert safety["last_update_success"] is True
+    assert safety["interval"] == 3600.0
+    assert safety["readings"]["fire_bell_controller"]["values"]["call_point_1"] is False
     assert diagnostics["coordinators"]["gw1/normal"]["readings"]["energy_meter"]["values"]["power"] == 15000

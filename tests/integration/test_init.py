@@ -36,7 +36,7 @@ async def test_setup_and_unload(hass: HomeAssistant, init_integration: SmartPark
     """The park loads with one coordinator per tier of its gateway and closes its connection on unload."""
     entry = init_integration
     assert entry.state is ConfigEntryState.LOADED
-    assert {tier for (_gw, tier) in entry.runtime_data.coordinators} == {"fast", "normal", "slow"}
+    assert {tier for (_gw, tier) in entry.runtime_data.coordinators} == {"safety", "fast", "normal", "slow"}
     client = entry.runtime_data.clients["gw1"]
     assert client.connected
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -106,7 +106,7 @@ def test_keys_used_in_code_exist() -> None:
     for reason in re.findall(r'async_abort\(reason="(\w+)"\)', flow):
         assert reason in STRINGS["config"]["abort"]
     for step in re.findall(r'step_id="(\w+)"', flow):
-        assert step in STRINGS["config"]["step"] or step == "init"
+        assert step in STRINGS["config"]["step"] or step in STRINGS["options"]["step"]
 
 
 def test_icons_refer_to_entities() -> None:

@@ -1,0 +1,207 @@
+"""The audit log: every linkage transition, action, refusal, incident and broadcast, with who did it.
+
+Kept in an HA ``Store`` per park so it survives restarts, bounded (the oldest entries are pruned past the
+configured size and counted), fanned out to websocket subscribers (dashboard, park_sync) and fired as the
+``smart_park_audit`` event so that logbook shows it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN
+
+EVENT_AUDIT: Final = f"{DOMAIN}_audit"
+STORAGE_VERSION: Final = 1
+# Saved on the next loop turn: a burst of entries is one write, and a crash loses at most that turn's entries.
+SAVE_DELAY: Final = 0
+
+
+class Category(StrEnum):
+    """What an entry is about."""
+
+    LINKAGE = "linkage"
+    INCIDENT = "incident"
+    BROADCAST = "broadcast"
+    ENTERPRISE = "enterprise"
+    DEVICE = "device"
+
+
+class Outcome(StrEnum):
+    """Whether the recorded step happened."""
+
+    OK = "ok"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
+class Source(StrEnum):
+    """Who or what caused the step."""
+
+    USER = "user"  # an action or UI command carrying an HA user id
+    AUTOMATION = "automation"  # an action called by an automation or script (no user)
+    FIELD = "field"  # seen at a field device (call point pressed, terminal cancelled)
+    SYSTEM = "system"  # the integration itself (restart, re-assert, retry)
+
+
+def source_of(context: Context | None) -> Source:
+    """Classify a service call's context."""
+    if context is None:
+        return Source.SYSTEM
+    return Source.USER if context.user_id else Source.AUTOMATION
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One step. ``id`` is unique per park and stable, so the central platform can deduplicate."""
+
+    id: str
+    seq: int
+    at: datetime
+    category: Category
+    action: str
+    source: Source
+    outcome: Outcome = Outcome.OK
+    user_id: str | None = None
+    target: str | None = None
+    context_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form for the Store, the websocket API and events."""
+        return {
+            "id": self.id,
+            "seq": self.seq,
+            "at": self.at.isoformat(),
+            "category": self.category.value,
+            "action": self.action,
+            "source": self.source.value,
+            "outcome": self.outcome.value,
+            "user_id": self.user_id,
+            "target": self.target,
+            "context_id": self.context_id,
+            "data": self.data,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditEntry:
+        """Read back a stored entry."""
+        return cls(
+            id=data["id"],
+            seq=int(data["seq"]),
+            at=datetime.fromisoformat(data["at"]),
+            category=Category(data["category"]),
+            action=data["action"],
+            source=Source(data["source"]),
+            outcome=Outcome(data.get("outcome", "ok")),
+            user_id=data.get("user_id"),
+            target=data.get("target"),
+            context_id=data.get("context_id"),
+            data=dict(data.get("data") or {}),
+        )
+
+
+type AuditListener = Callable[[AuditEntry], None]
+
+
+class AuditLog:
+    """The audit log of one park."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str, park_id: str, max_entries: int) -> None:
+        self.hass = hass
+        self.park_id = park_id
+        self.max_entries = max_entries
+        self.pruned = 0
+        self._seq = 0
+        self._entries: deque[AuditEntry] = deque()
+        self._listeners: list[AuditListener] = []
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.audit", atomic_writes=True
+        )
+
+    async def async_load(self) -> None:
+        """Load the stored entries (on setup)."""
+        stored = await self._store.async_load()
+        if stored:
+            self._seq = int(stored.get("seq", 0))
+            self.pruned = int(stored.get("pruned", 0))
+            self._entries = deque(AuditEntry.from_dict(item) for item in stored.get("entries", []))
+            self._prune()
+
+    def _data_to_save(self) -> dict[str, Any]:
+        return {
+            "seq": self._seq,
+            "pruned": self.pruned,
+            "entries": [entry.as_dict() for entry in self._entries],
+        }
+
+    def _prune(self) -> None:
+        while len(self._entries) > self.max_entries:
+            self._entries.popleft()
+            self.pruned += 1
+
+    @callback
+    def record(
+        self,
+        category: Category,
+        action: str,
+        *,
+        source: Source,
+        outcome: Outcome = Outcome.OK,
+        user_id: str | None = None,
+        target: str | None = None,
+        context: Context | None = None,
+        **data: Any,
+    ) -> AuditEntry:
+        """Append one entry, save it, tell subscribers and logbook."""
+        self._seq += 1
+        entry = AuditEntry(
+            id=f"{self.park_id}-a{self._seq}",
+            seq=self._seq,
+            at=dt_util.utcnow(),
+            category=category,
+            action=action,
+            source=source,
+            outcome=outcome,
+            user_id=user_id if user_id is not None else (context.user_id if context else None),
+            target=target,
+            context_id=context.id if context else None,
+            data=data,
+        )
+        self._entries.append(entry)
+        self._prune()
+        self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
+        for listener in list(self._listeners):
+            listener(entry)
+        self.hass.bus.async_fire(EVENT_AUDIT, entry.as_dict(), context=context)
+        return entry
+
+    def entries(self, *, after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
+        """Entries newer than ``after_seq``, oldest first; with ``limit``, the newest ``limit`` of them."""
+        found = [entry for entry in self._entries if entry.seq > after_seq]
+        return found[-limit:] if limit else found
+
+    @callback
+    def async_subscribe(self, listener: AuditListener) -> CALLBACK_TYPE:
+        """Call ``listener`` with every new entry until the returned callback is called."""
+        self._listeners.append(listener)
+
+        @callback
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    async def async_flush(self) -> None:
+        """Write pending entries now (on unload)."""
+        await self._store.async_save(self._data_to_save())
