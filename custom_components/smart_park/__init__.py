@@ -31,7 +31,7 @@ from .const import (
     DOMAIN,
 )
 from .coordinator import OfflineIssues, SmartParkConfigEntry, SmartParkCoordinator, SmartParkData
-from .entity import device_identifier, gateway_device_info, park_device_info
+from .entity import device_identifier, gateway_device_info, park_device_info, park_info
 from .modbus import GatewayClient, GatewayOfflineError, GatewayPoller, async_close_all
 from .profile import ParkProfile, ProfileError, parse_profile
 from .services import async_setup_services
@@ -148,7 +148,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) ->
 def _async_register_devices(hass: HomeAssistant, entry: SmartParkConfigEntry, profile: ParkProfile) -> None:
     """Create gateway devices first (park devices name them via_device); drop devices no longer listed."""
     registry = dr.async_get(hass)
-    wanted: set[tuple[str, str]] = set()
+    wanted: set[tuple[str, str]] = {device_identifier(profile, "park")}
+    registry.async_get_or_create(config_entry_id=entry.entry_id, **park_info(profile))
     for gateway in profile.gateways.values():
         info = gateway_device_info(profile, gateway)
         registry.async_get_or_create(config_entry_id=entry.entry_id, **info)

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -18,6 +19,9 @@ from .catalogue import Tier
 from .const import DOMAIN, LOGGER
 from .modbus import DeviceReading, GatewayClient, GatewayOfflineError, GatewayPoller
 from .profile import ParkProfile
+
+if TYPE_CHECKING:  # capability modules import this one for the entry type
+    pass
 
 
 class OfflineIssues:

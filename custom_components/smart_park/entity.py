@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 from homeassistant.const import EntityCategory
-from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .catalogue import Platform, Point, builtin_device_types
@@ -20,6 +20,17 @@ from .profile import Device, Gateway, ParkProfile
 def device_identifier(profile: ParkProfile, object_id: str) -> tuple[str, str]:
     """Device registry identifier of a gateway or a field device."""
     return (DOMAIN, f"{profile.id}_{object_id}")
+
+
+def park_info(profile: ParkProfile) -> DeviceInfo:
+    """The HA device of the park itself: park-wide entities (open incidents, audit) belong to it."""
+    return DeviceInfo(
+        identifiers={device_identifier(profile, "park")},
+        name=profile.name,
+        manufacturer="Smart Park Hub",
+        model="Park",
+        entry_type=DeviceEntryType.SERVICE,
+    )
 
 
 def gateway_device_info(profile: ParkProfile, gateway: Gateway) -> DeviceInfo:

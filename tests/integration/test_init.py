@@ -65,8 +65,12 @@ async def test_devices(
     area = area_registry.async_get_area(tank.area_id)
     assert area is not None
     assert area.name == "1号楼"
+    park = device_registry.async_get_device(identifiers={(DOMAIN, f"{PARK_ID}_park")})
+    assert park is not None
+    assert park.entry_type is dr.DeviceEntryType.SERVICE
     devices = dr.async_entries_for_config_entry(device_registry, init_integration.entry_id)
-    assert len(devices) == len(DEVICE_TYPES) + 1
+    # The field devices, the gateway and the park.
+    assert len(devices) == len(DEVICE_TYPES) + 2
 
 
 async def test_gateway_offline_at_setup(hass: HomeAssistant) -> None:
