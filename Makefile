@@ -38,6 +38,7 @@ demo: $(VENV)/.demo-installed
 bench: venv
 	$(PY) benchmarks/polling.py
 	$(PY) benchmarks/sync.py
+	$(PY) benchmarks/linkage_latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage demo/run

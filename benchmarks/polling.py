@@ -20,18 +20,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
-import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the repository's packages importable
     sys.path.insert(0, str(ROOT))
 
+from benchmarks._hass_runner import child, free_ports, process_cpu  # noqa: E402
 from custom_components.smart_park.catalogue import Point, Table, Tier  # noqa: E402
 from custom_components.smart_park.modbus import (  # noqa: E402
     DEFAULT_MAX_GAP,
@@ -81,19 +77,9 @@ NOTES = (
     "    Wall ms is loopback against one simulator process on a shared 2-core host: it varies run to run.",
     "  * ours inside a real hass is not measured here: ours' CPU is the engine alone.",
 )
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # --- helpers --------------------------------------------------------------------------------------------
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct free loopback ports (all held open while choosing, so they differ)."""
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
 
 
 class Control:
@@ -134,30 +120,6 @@ class Control:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-
-
-@contextlib.contextmanager
-def child(args: Sequence[str], log: Path, cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A subprocess logging to ``log``, terminated (then killed) on exit."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(list(args), stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
-        try:
-            yield proc
-        finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-
-
-def process_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process so far (all its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    # After the ")" of comm: field 3 (state) is index 0, so utime (14) and stime (15) are 11 and 12.
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def tier_points(device: Device, tier: Tier) -> list[Point]:
