@@ -71,6 +71,8 @@ async def run(args: argparse.Namespace) -> None:
         tick=args.tick,
         zeroconf=args.zeroconf,
         control_port=args.control_port,
+        # Broadcast controllers serve their audio-URL interface (TTS), as the real ones do.
+        http_audio=True,
     )
     async with sim:
         print(f"{profile.name} ({profile.id}): {len(profile.devices)} devices", flush=True)

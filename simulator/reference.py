@@ -156,6 +156,10 @@ def reference_profile(
             "floor": 1,
             "channels": min(16, n_buildings),
             "name": "Emergency broadcast",
+            # One zone per building, so a building's fire alarm can alternate bells and message in its zone.
+            "channel_map": {
+                n: {"building": f"b{n}", "name": f"{n}号楼"} for n in range(1, min(16, n_buildings) + 1)
+            },
         },
         {
             "id": "duty_io",

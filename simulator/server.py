@@ -23,6 +23,7 @@ from pymodbus.server import ModbusTcpServer
 from custom_components.smart_park.catalogue import Table
 from custom_components.smart_park.profile import Device, ParkProfile
 
+from .audio import DEFAULT_PLAY_SECONDS, AudioSide
 from .dynamics import Dynamics, Ramp
 from .image import DeviceImage, InvalidValue, NotFound
 
@@ -66,6 +67,7 @@ class WriteRecord:
     values: list[int | bool]
     function_code: int = 0
     accepted: bool = True
+    lost: bool = False  # acknowledged but not carried out (see lose_writes)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -86,6 +88,8 @@ class BroadcastRecord:
     priority: int
     repeat_count: int
     zones: list[int] = field(default_factory=list)
+    # The audio URL a play-URL command was given (over the controller's HTTP API), if any.
+    url: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -149,6 +153,8 @@ class ParkSimulator:
         tick: float = 1.0,
         zeroconf: bool = False,
         control_port: int | None = None,
+        broadcast_seconds: float = DEFAULT_PLAY_SECONDS,
+        http_audio: bool = False,
     ) -> None:
         self.profile = profile
         self.host = host
@@ -165,8 +171,14 @@ class ParkSimulator:
         self.dynamics.initialise()
         self.silenced: set[str] = set()
         self.exceptions: dict[str, ExcCodes] = {}
+        # Writes a unit acknowledges but does not carry out (a stuck relay), per device.
+        self.lost_writes: dict[str, int] = {}
         self.writes: list[WriteRecord] = []
         self.broadcasts: list[BroadcastRecord] = []
+        # Broadcast controllers' HTTP APIs, URL fetches and playback (simulator/audio.py).
+        # With http_audio each controller serves its HTTP API and publishes its port (else http_port stays 0).
+        self.audio = AudioSide(self, broadcast_seconds)
+        self.http_audio = http_audio
         self.on_write: list[Callable[[WriteRecord], None]] = []
         self.requests: dict[str, Counter[int]] = {gw: Counter() for gw in profile.gateways}
         self.unit_requests: dict[str, Counter[int]] = {gw: Counter() for gw in profile.gateways}
@@ -200,6 +212,8 @@ class ParkSimulator:
             for gateway_id, gateway in self.profile.gateways.items():
                 port = self.port_override.get(gateway_id, gateway.port)
                 self.ports[gateway_id] = await self._listen(gateway_id, port)
+            if self.http_audio:
+                await self.audio.start(self.host)
             if self.control_port is not None:
                 from .control import start_control_api
 
@@ -228,6 +242,7 @@ class ParkSimulator:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await self.audio.stop()
         for gateway_id in list(self._servers):
             await self._close_server(gateway_id)
         self._servers.clear()
@@ -458,6 +473,11 @@ class ParkSimulator:
             valid = ", ".join(str(int(c)) for c in ExcCodes)
             raise InvalidValue(f"exception code {code} is not one of {valid}", "code") from None
 
+    def lose_writes(self, device_id: str, count: int) -> None:
+        """The unit acknowledges its next ``count`` writes without carrying them out (a stuck relay)."""
+        self.image(device_id)
+        self.lost_writes[device_id] = count
+
     # --- writes ---------------------------------------------------------------------------------------
 
     def _apply_write(
@@ -467,7 +487,10 @@ class ParkSimulator:
         code = self.exceptions.get(image.device.id)
         if code is None and table is None:
             code = ExcCodes.ILLEGAL_FUNCTION
-        if code is None and table is not None and not image.write(table, address, values):
+        lost = code is None and self.lost_writes.get(image.device.id, 0) > 0
+        if lost:
+            self.lost_writes[image.device.id] -= 1
+        elif code is None and table is not None and not image.write(table, address, values):
             code = ExcCodes.ILLEGAL_ADDRESS
         record = WriteRecord(
             ts=time.time(),
@@ -482,6 +505,7 @@ class ParkSimulator:
             else [int(v) for v in values],
             function_code=func_code,
             accepted=code is None,
+            lost=lost,
         )
         if (
             code is None
@@ -503,23 +527,21 @@ class ParkSimulator:
         self._write_event = asyncio.Event()
 
     def _broadcast_write(self, image: DeviceImage, address: int, count: int, record: WriteRecord) -> None:
-        command_point = image.points.get("command")
-        if command_point is None or not address <= command_point.address < address + count:
-            return
-        device_id = image.device.id
+        def written(key: str) -> bool:
+            point = image.points.get(key)
+            return point is not None and address <= point.address < address + count
 
         def raw(key: str) -> int:
             return int(image.get_raw(image.point(key))) if key in image.points else 0
 
+        device_id = image.device.id
+        player = self.audio.controllers[device_id]
+        if not written("command"):
+            if written("zone_mask"):
+                player.zones_changed(raw("zone_mask"))
+            return
         command, zone_mask, slot = raw("command"), raw("zone_mask"), raw("message_slot")
-        state = {"play_state": 0, "active_zones": 0}
-        if command == BROADCAST_PRESET:
-            state = {"play_state": 1, "current_message": slot, "active_zones": zone_mask}
-        elif command == BROADCAST_URL:
-            state = {"play_state": 2, "current_message": 0, "active_zones": zone_mask}
-        for key, value in state.items():
-            if key in image.points:
-                image.set_raw(image.point(key), value)
+        url = player.command(command, zone_mask, slot, raw("repeat_count"))
         self.broadcasts.append(
             BroadcastRecord(
                 ts=record.ts,
@@ -532,6 +554,7 @@ class ParkSimulator:
                 priority=raw("priority"),
                 repeat_count=raw("repeat_count"),
                 zones=[bit + 1 for bit in range(16) if zone_mask >> bit & 1] if command else [],
+                url=url,
             )
         )
 
