@@ -15,6 +15,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from . import websocket_api
 from .audit import AuditLog
+from .broadcast import async_setup_broadcast
 from .catalogue import Tier
 from .const import (
     CONF_AUDIT_SIZE,
@@ -31,12 +32,29 @@ from .const import (
     DOMAIN,
 )
 from .coordinator import OfflineIssues, SmartParkConfigEntry, SmartParkCoordinator, SmartParkData
-from .entity import device_identifier, gateway_device_info, park_device_info, park_info
+from .enterprises import async_setup_enterprises
+from .entity import (
+    device_identifier,
+    enterprise_identifier,
+    gateway_device_info,
+    park_device_info,
+    park_info,
+)
+from .fire_linkage import async_setup_linkage
+from .incidents import async_setup_incidents
 from .modbus import GatewayClient, GatewayOfflineError, GatewayPoller, async_close_all
+from .one_key import async_setup_one_key
 from .profile import ParkProfile, ProfileError, parse_profile
 from .services import async_setup_services
 
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.MEDIA_PLAYER,
+    Platform.SENSOR,
+    Platform.SIREN,
+    Platform.SWITCH,
+]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
@@ -132,10 +150,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) ->
         raise
 
     entry.runtime_data = runtime
+    # The enterprise registry creates its devices before the meters and terminals reached through them.
+    runtime.enterprises = await async_setup_enterprises(hass, entry)
     _async_register_devices(hass, entry, profile)
     # Capabilities set up here, after the first polls and before the platforms that show them.
+    # Incidents first: the linkage, the one-key terminals and the gas detectors open them.
+    runtime.incidents = await async_setup_incidents(hass, entry)
+    runtime.one_key = await async_setup_one_key(hass, entry)
+    runtime.linkage = await async_setup_linkage(hass, entry)
+    # Broadcast after the linkage: fire priority uses its PIN, and the alternation pauses its bells.
+    runtime.broadcast = await async_setup_broadcast(hass, entry)
 
     async def _async_close_on_stop(_event: Event) -> None:
+        # Stop polling first: closing a connection under a running poll logs it as a failure.
+        for coordinator in runtime.coordinators.values():
+            await coordinator.async_stop()
         await async_close_all(clients.values())
 
     entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_close_on_stop))
@@ -150,6 +179,8 @@ def _async_register_devices(hass: HomeAssistant, entry: SmartParkConfigEntry, pr
     registry = dr.async_get(hass)
     wanted: set[tuple[str, str]] = {device_identifier(profile, "park")}
     registry.async_get_or_create(config_entry_id=entry.entry_id, **park_info(profile))
+    # Enterprise devices (created by the registry) stay, moved-out ones too: they keep their history.
+    wanted |= {enterprise_identifier(profile, e_id) for e_id in entry.runtime_data.enterprises.records}
     for gateway in profile.gateways.values():
         info = gateway_device_info(profile, gateway)
         registry.async_get_or_create(config_entry_id=entry.entry_id, **info)
@@ -168,5 +199,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) -
     if unloaded:
         entry.runtime_data.issues.async_clear_all()
         await entry.runtime_data.audit.async_flush()
+        await entry.runtime_data.enterprises.async_flush()
+        for coordinator in entry.runtime_data.coordinators.values():
+            await coordinator.async_stop()
         await async_close_all(entry.runtime_data.clients.values())
     return unloaded

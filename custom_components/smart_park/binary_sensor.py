@@ -12,7 +12,14 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .catalogue import Platform, Point
 from .coordinator import SmartParkConfigEntry, SmartParkCoordinator
-from .entity import SmartParkEntity, description_fields, device_class_of, platform_points
+from .entity import (
+    LinkageGroupEntity,
+    SmartParkEntity,
+    description_fields,
+    device_class_of,
+    platform_points,
+)
+from .fire_linkage import FireLinkage, GroupRuntime
 from .profile import Device
 
 # Coordinators do the I/O; entities only read their data.
@@ -36,6 +43,8 @@ async def async_setup_entry(
     async_add_entities(
         SmartParkBinarySensor(*args) for args in platform_points(entry.runtime_data, Platform.BINARY_SENSOR)
     )
+    linkage = entry.runtime_data.linkage
+    async_add_entities(LinkageFaultBinarySensor(linkage, group) for group in linkage.groups.values())
 
 
 class SmartParkBinarySensor(SmartParkEntity, BinarySensorEntity):
@@ -53,3 +62,24 @@ class SmartParkBinarySensor(SmartParkEntity, BinarySensorEntity):
         """Whether the input is active."""
         value = self.raw_value
         return None if value is None else bool(value)
+
+
+class LinkageFaultBinarySensor(LinkageGroupEntity, BinarySensorEntity):
+    """On while a controller of the group is offline, on battery, or has a bell-circuit or bell fault."""
+
+    _attr_device_class = BinarySensorDeviceClass.PROBLEM
+    _attr_translation_key = "linkage_fault"
+
+    def __init__(self, linkage: FireLinkage, group: GroupRuntime) -> None:
+        """Initialise the binary sensor."""
+        super().__init__(linkage, group, "fault")
+
+    @property
+    def is_on(self) -> bool:
+        """Whether the group has a fault."""
+        return bool(self.group.faults())
+
+    @property
+    def extra_state_attributes(self) -> dict[str, list[str]]:
+        """The faults, e.g. ``b1_bells.mains_fault``."""
+        return {"faults": sorted(self.group.faults())}

@@ -17,6 +17,17 @@ CONF_MAX_GAP: Final = "max_gap"
 CONF_OFFLINE_THRESHOLD: Final = "offline_threshold"
 CONF_OFFLINE_RETRY: Final = "offline_retry"
 CONF_AUDIT_SIZE: Final = "audit_size"
+# Fire-bell linkage options (see fire_linkage.py).
+CONF_LINKAGE_SCOPE: Final = "linkage_scope"
+CONF_LINKAGE_CONFIRMATION: Final = "linkage_confirmation"
+CONF_LINKAGE_TRIGGERS: Final = "linkage_triggers"
+CONF_LINKAGE_PIN_HASH: Final = "linkage_pin_hash"
+CONF_LINKAGE_TEST_DURATION: Final = "linkage_test_duration"
+# Emergency broadcast options: bells/evacuation-message alternation during a fire alarm (see alternation.py).
+CONF_BROADCAST_ALTERNATION: Final = "broadcast_alternation"
+CONF_BROADCAST_BELL_SECONDS: Final = "broadcast_bell_seconds"
+CONF_BROADCAST_MESSAGE_REPEATS: Final = "broadcast_message_repeats"
+CONF_BROADCAST_EVACUATION_SLOT: Final = "broadcast_evacuation_slot"
 # Options key of each tier's poll interval, in seconds.
 CONF_INTERVAL: Final[dict[Tier, str]] = {
     Tier.SAFETY: "safety_interval",
@@ -40,6 +51,13 @@ MAX_MAX_GAP: Final = 100
 DEFAULT_OFFLINE_THRESHOLD: Final = 300.0
 DEFAULT_OFFLINE_RETRY: Final = 30.0
 DEFAULT_AUDIT_SIZE: Final = 10000
+DEFAULT_LINKAGE_SCOPE: Final = "building"
+DEFAULT_LINKAGE_CONFIRMATION: Final = "single"
+DEFAULT_LINKAGE_TEST_DURATION: Final = 10.0
+# GB 50116-2013 §4.8.6/§4.8.9: bells 8-20 s, then the evacuation message once or twice.
+DEFAULT_BROADCAST_BELL_SECONDS: Final = 10.0
+DEFAULT_BROADCAST_MESSAGE_REPEATS: Final = 2
+DEFAULT_BROADCAST_EVACUATION_SLOT: Final = 1
 
 # Zeroconf TXT properties of a park gateway's advert.
 TXT_PARK_ID: Final = "park_id"
@@ -62,6 +80,7 @@ TO_REDACT: Final = frozenset(
         "access_token",
         "password",
         "pin",
+        "linkage_pin_hash",
         "secret",
         "api_key",
     }

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -21,7 +23,11 @@ from .modbus import DeviceReading, GatewayClient, GatewayOfflineError, GatewayPo
 from .profile import ParkProfile
 
 if TYPE_CHECKING:  # capability modules import this one for the entry type
-    pass
+    from .broadcast import BroadcastManager
+    from .enterprises import EnterpriseRegistry
+    from .fire_linkage import FireLinkage
+    from .incidents import IncidentManager
+    from .one_key import OneKeyAlarms
 
 
 class OfflineIssues:
@@ -111,6 +117,11 @@ class SmartParkData:
     coordinators: dict[tuple[str, Tier], SmartParkCoordinator] = field(default_factory=dict)
     issues: OfflineIssues
     audit: AuditLog
+    incidents: IncidentManager = field(init=False)
+    one_key: OneKeyAlarms = field(init=False)
+    linkage: FireLinkage = field(init=False)
+    broadcast: BroadcastManager = field(init=False)
+    enterprises: EnterpriseRegistry = field(init=False)
     # Each capability adds its runtime object here.
 
 
@@ -157,6 +168,9 @@ class SmartParkCoordinator(DataUpdateCoordinator[dict[str, DeviceReading]]):
         self.tier = tier
         self.interval = interval
         self.hooks: list[ReadingsHook] = []
+        # When the running (or last) poll started: hooks use it to ignore read-backs older than their writes.
+        self.poll_started = 0.0
+        self._loop_task: asyncio.Task[None] | None = None
         self._issues = issues
 
     @property
@@ -166,9 +180,18 @@ class SmartParkCoordinator(DataUpdateCoordinator[dict[str, DeviceReading]]):
 
     def async_start(self) -> None:
         """Start polling at a fixed rate until the entry unloads."""
-        self.config_entry.async_create_background_task(
+        self._loop_task = self.config_entry.async_create_background_task(
             self.hass, self._async_poll_loop(), f"{DOMAIN} poll {self.gateway_id} {self.tier}"
         )
+
+    async def async_stop(self) -> None:
+        """Stop the loop and wait for a running poll to end (before the connections close)."""
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+        await self.async_shutdown()
 
     async def _async_poll_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -181,20 +204,28 @@ class SmartParkCoordinator(DataUpdateCoordinator[dict[str, DeviceReading]]):
 
     async def _async_update_data(self) -> dict[str, DeviceReading]:
         """Poll the tier."""
+        self.poll_started = time.monotonic()
         try:
             readings = await self.poller.async_poll(self.tier)
         except GatewayOfflineError as err:
             self._issues.gateway_offline(self.gateway_id)
+            # Hooks learn that every device of the tier is unreachable (the linkage shows a fault).
+            await self._async_run_hooks(
+                {device_id: DeviceReading(False, error=str(err)) for device_id in self.poller.plan(self.tier)}
+            )
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="gateway_offline",
                 translation_placeholders={"gateway": self.gateway_id, "error": str(err)},
             ) from err
         self._issues.gateway_online(self.gateway_id, readings)
+        await self._async_run_hooks(readings)
+        return readings
+
+    async def _async_run_hooks(self, readings: dict[str, DeviceReading]) -> None:
         for hook in self.hooks:
             try:
                 await hook(self.gateway_id, self.tier, readings)
             except Exception:
                 # A fault in one capability must not blind the entities of the others.
                 LOGGER.exception("Error handling %s readings of gateway %s", self.tier, self.gateway_id)
-        return readings

@@ -54,6 +54,18 @@ async def async_get_config_entry_diagnostics(
             "offline_gateways": {
                 gw: since.isoformat() for gw, since in data.issues.gateway_offline_since.items()
             },
+            "linkage": data.linkage.diagnostics(),
+            "broadcast": data.broadcast.diagnostics(),
+            # Records with USCC and contact redacted (TO_REDACT), figure months, followed meters.
+            "enterprises": data.enterprises.diagnostics(),
+            "audit": {
+                "count": len(data.audit.entries()),
+                "pruned": data.audit.pruned,
+                "max_entries": data.audit.max_entries,
+                "last": [entry.as_dict() for entry in data.audit.entries(limit=50)],
+            },
+            "incidents": data.incidents.diagnostics(),
+            "one_key_terminals": data.one_key.diagnostics(),
         },
         TO_REDACT,
     )

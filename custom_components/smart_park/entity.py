@@ -5,16 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import EntityCategory
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .catalogue import Platform, Point, builtin_device_types
 from .const import DOMAIN, LOGGER
 from .coordinator import SmartParkCoordinator, SmartParkData
+from .enterprise_import import EnterpriseRecord
 from .profile import Device, Gateway, ParkProfile
+
+if TYPE_CHECKING:
+    from .fire_linkage import FireLinkage, GroupRuntime
 
 
 def device_identifier(profile: ParkProfile, object_id: str) -> tuple[str, str]:
@@ -43,15 +48,40 @@ def gateway_device_info(profile: ParkProfile, gateway: Gateway) -> DeviceInfo:
     )
 
 
+def enterprise_identifier(profile: ParkProfile, enterprise_id: str) -> tuple[str, str]:
+    """Device registry identifier of an enterprise ("." is not allowed in ids: no clash with a device's)."""
+    return device_identifier(profile, f"enterprise.{enterprise_id}")
+
+
+def enterprise_device_info(profile: ParkProfile, record: EnterpriseRecord) -> DeviceInfo:
+    """The HA device of an enterprise, under the park; its meters and terminals are reached through it."""
+    info = DeviceInfo(
+        identifiers={enterprise_identifier(profile, record.id)},
+        name=record.name,
+        manufacturer="Smart Park Hub",
+        model="Enterprise",
+        entry_type=DeviceEntryType.SERVICE,
+        via_device=device_identifier(profile, "park"),
+    )
+    if record.building is not None and record.building in profile.buildings:
+        info["suggested_area"] = profile.buildings[record.building].name
+    return info
+
+
 def park_device_info(profile: ParkProfile, device: Device) -> DeviceInfo:
-    """The HA device of a field device, reached through its gateway."""
+    """The HA device of a field device: reached through its enterprise when it serves one, else its gateway.
+
+    HA shows one "connected via"; for an enterprise's meter the enterprise is the useful one (the duty room
+    looks for "恒达's meters"). Its gateway and unit are in diagnostics and in its offline repair issue.
+    """
+    via = enterprise_identifier(profile, device.enterprise) if device.enterprise else None
     info = DeviceInfo(
         identifiers={device_identifier(profile, device.id)},
         name=device.name,
         manufacturer=device.device_type.manufacturer,
         model=device.device_type.model,
         model_id=device.device_type.type,
-        via_device=device_identifier(profile, device.gateway),
+        via_device=via or device_identifier(profile, device.gateway),
     )
     if device.building is not None:
         info["suggested_area"] = profile.buildings[device.building].name
@@ -128,3 +158,34 @@ class SmartParkEntity(CoordinatorEntity[SmartParkCoordinator]):
         """The decoded value of the point from the last poll."""
         reading = (self.coordinator.data or {}).get(self.device_id)
         return reading.values.get(self.point.key) if reading is not None else None
+
+
+def linkage_group_info(profile: ParkProfile, group: GroupRuntime) -> DeviceInfo:
+    """The HA device of a linkage group (named after its building, or the park)."""
+    return DeviceInfo(
+        identifiers={device_identifier(profile, f"linkage_{group.id}")},
+        translation_key="linkage_group",
+        translation_placeholders={"group": group.name},
+        manufacturer="Smart Park Hub",
+        model="Fire-bell linkage",
+        entry_type=DeviceEntryType.SERVICE,
+        via_device=device_identifier(profile, "park"),
+    )
+
+
+class LinkageGroupEntity(Entity):
+    """An entity of one linkage group; it refreshes whenever the linkage changes."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, linkage: FireLinkage, group: GroupRuntime, key: str) -> None:
+        """Initialise the entity."""
+        self.linkage = linkage
+        self.group = group
+        self._attr_unique_id = f"{linkage.profile.id}_linkage_{group.id}_{key}"
+        self._attr_device_info = linkage_group_info(linkage.profile, group)
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the linkage."""
+        self.async_on_remove(self.linkage.async_add_listener(self.async_write_ha_state))

@@ -53,7 +53,10 @@ BUILDING_SCHEMA = vol.Schema(
         vol.Optional("basements", default=0): vol.All(int, vol.Range(min=0, max=10)),
     }
 )
-# Enterprise records carry more fields (USCC, contact, ...) owned by the registry; keep them as they are.
+# The profile declares which enterprise ids devices may serve. The records themselves (USCC, contact, figures,
+# ...) live in the enterprise registry (enterprises.py), which the profile's entries only seed: all of them on
+# the first setup, later only ids the registry does not know. Extra fields are kept here as they are and
+# validated by the registry when it takes them.
 ENTERPRISE_SCHEMA = vol.Schema(
     {
         vol.Required("id"): _ID,
@@ -63,8 +66,18 @@ ENTERPRISE_SCHEMA = vol.Schema(
     },
     extra=vol.ALLOW_EXTRA,
 )
+# What a channel of a multi-channel device may serve, and the points (templates) each function needs there.
+CHANNEL_FUNCTIONS: Mapping[str, tuple[str, ...]] = {"one_key_alarm": ("input_{n}", "output_{n}")}
 CHANNEL_SCHEMA = vol.Schema(
-    {vol.Optional("name"): _NAME, vol.Optional("floor"): int, vol.Optional("enterprise"): _ID}
+    {
+        vol.Optional("name"): _NAME,
+        vol.Optional("floor"): int,
+        vol.Optional("enterprise"): _ID,
+        # Checked against CHANNEL_FUNCTIONS below, so that an unknown value gets its own translated message.
+        vol.Optional("function"): str,
+        # A channel in another building than its device, e.g. a broadcast zone of a park-wide controller.
+        vol.Optional("building"): _ID,
+    }
 )
 DEVICE_SCHEMA = vol.Schema(
     {
@@ -131,6 +144,8 @@ ENGLISH: dict[str, str] = {
     "overlapping_registers": "{key} overlaps {other} in {table} at address {address}",
     "channels_out_of_range": "channels {channels} is more than {type} supports ({max})",
     "no_gateway": "no gateway given and the profile has none",
+    "unknown_channel_function": "unknown channel function {function} (known: {known})",
+    "channel_function_unsupported": "channel function {function} needs point {point}, which {type} lacks",
 }
 
 
@@ -189,6 +204,10 @@ class Channel:
     name: str | None = None
     floor: int | None = None
     enterprise: str | None = None
+    # What the channel serves (a key of CHANNEL_FUNCTIONS), e.g. an IO module input wired to an alarm button.
+    function: str | None = None
+    # None: the device's building.
+    building: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,9 +440,21 @@ def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -
                 continue
             if (ent := placement.get("enterprise")) is not None and ent not in enterprises:
                 out.add([*ch_path, "enterprise"], "unknown_enterprise", id=ent)
-            check_place(ch_path, d.get("building"), placement.get("floor"))
+            check_place(ch_path, placement.get("building", d.get("building")), placement.get("floor"))
+            if (function := placement.get("function")) is not None and function not in CHANNEL_FUNCTIONS:
+                out.add(
+                    [*ch_path, "function"],
+                    "unknown_channel_function",
+                    function=function,
+                    known=", ".join(CHANNEL_FUNCTIONS),
+                )
+                function = None
             channel_map[number] = Channel(
-                placement.get("name"), placement.get("floor"), placement.get("enterprise")
+                placement.get("name"),
+                placement.get("floor"),
+                placement.get("enterprise"),
+                function,
+                building=placement.get("building"),
             )
         if d.get("overrides"):
             try:
@@ -439,6 +470,17 @@ def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -
                     out.issues.append(replace(issue, path=issue.path.replace(".points", ".overrides", 1)))
                 continue
         points = device_type.points_for(channels)
+        keys = {point.key for point in points}
+        for number, channel in channel_map.items():
+            needed = CHANNEL_FUNCTIONS.get(channel.function or "", ())
+            if missing := [key for key in (t.format(n=number) for t in needed) if key not in keys]:
+                out.add(
+                    [*path, "channel_map", number, "function"],
+                    "channel_function_unsupported",
+                    function=channel.function,
+                    point=missing[0],
+                    type=device_type.type,
+                )
         if overlaps := find_overlaps(points):
             _add_overlap(out, [*path, "overrides"], *overlaps[0])
             continue

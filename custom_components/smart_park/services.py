@@ -21,6 +21,13 @@ ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ENTRY_FIELD = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
 
 
+def loaded_entries(hass: HomeAssistant) -> list[SmartParkConfigEntry]:
+    """Every loaded park (websocket commands without an entry id cover them all)."""
+    return [
+        entry for entry in hass.config_entries.async_entries(DOMAIN) if entry.state is ConfigEntryState.LOADED
+    ]
+
+
 def resolve_entry(hass: HomeAssistant, data: dict[str, Any]) -> SmartParkConfigEntry:
     """The loaded park an action (or websocket command) is for; translated errors otherwise."""
     entry_id = data.get(ATTR_CONFIG_ENTRY_ID)
@@ -51,4 +58,10 @@ def call_entry(call: ServiceCall) -> SmartParkConfigEntry:
 
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register every action of the integration."""
+    from . import broadcast, enterprises, fire_linkage, incidents
+
+    fire_linkage.async_register_services(hass)
+    broadcast.async_register_services(hass)
+    incidents.async_register_services(hass)
+    enterprises.async_register_services(hass)
     # Each capability adds one line here: its module's async_register_services(hass).

@@ -59,7 +59,7 @@ def park_document(port: int = 5020) -> dict[str, Any]:
                 "name": "恒达机械有限公司",
                 "building": "b1",
                 "floor": 2,
-                "uscc": "91330100MA2AXXXX0X",
+                "uscc": "91330100MA2AXXXX07",
                 "contact_name": "张三",
                 "contact_phone": "13800000000",
             }

@@ -20,7 +20,7 @@ async def test_diagnostics(
     """Profile, poller figures and readings are there; contact names, phones and the USCC are not."""
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
     text = json.dumps(diagnostics, ensure_ascii=False)
-    for secret in ("张三", "13800000000", "91330100MA2AXXXX0X"):
+    for secret in ("张三", "13800000000", "91330100MA2AXXXX07"):
         assert secret not in text
     enterprise = diagnostics["entry"]["data"]["profile"]["enterprises"][0]
     assert enterprise["contact_name"] == "**REDACTED**"

@@ -69,8 +69,8 @@ async def test_devices(
     assert park is not None
     assert park.entry_type is dr.DeviceEntryType.SERVICE
     devices = dr.async_entries_for_config_entry(device_registry, init_integration.entry_id)
-    # The field devices, the gateway and the park.
-    assert len(devices) == len(DEVICE_TYPES) + 2
+    # The field devices, the gateway, the park, enterprise e001 and building b1's fire-bell linkage group.
+    assert len(devices) == len(DEVICE_TYPES) + 4
 
 
 async def test_gateway_offline_at_setup(hass: HomeAssistant) -> None:

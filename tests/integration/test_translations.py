@@ -93,7 +93,10 @@ def test_keys_used_in_code_exist() -> None:
     """Error, abort, exception and issue keys the code uses are all in strings.json."""
     source = "\n".join(p.read_text(encoding="utf-8") for p in INTEGRATION.glob("*.py"))
     for key in re.findall(r'translation_key="(\w+)"', source):
-        assert key in STRINGS["exceptions"], key
+        # Exceptions, repair issues, devices, selectors and entity descriptions all use translation_key.
+        sections = [STRINGS[kind] for kind in ("exceptions", "issues", "device", "selector")]
+        sections += list(STRINGS["entity"].values())
+        assert any(key in section for section in sections), key
     for key in ("device_offline", "gateway_offline"):
         assert key in STRINGS["issues"]
     flow = (INTEGRATION / "config_flow.py").read_text(encoding="utf-8")

@@ -79,6 +79,9 @@ async def ha_api(hass: HomeAssistant, hass_admin_user: Any) -> AsyncIterator[tup
     """HA's http + websocket_api on a real 127.0.0.1 port, and a long-lived access token."""
     assert await async_setup_component(hass, "http", {"http": {}})
     assert await async_setup_component(hass, "websocket_api", {})
+    # Components that register HTTP views must load before the test server freezes the router (a real
+    # hass lets them register later; aiohttp's TestServer does not).
+    assert await async_setup_component(hass, "media_player", {})
     entity_registry_ws.async_setup(hass)  # config/entity_registry/list, as the frontend's config panel has it
     refresh = await hass.auth.async_create_refresh_token(
         hass_admin_user, client_name="park_sync", token_type=TOKEN_TYPE_LONG_LIVED_ACCESS_TOKEN

@@ -1,0 +1,186 @@
+"""Audit log: user ids, bounded with a pruned counter across reloads, in logbook and in diagnostics."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
+from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
+
+from custom_components.smart_park.audit import Category, Source
+from custom_components.smart_park.catalogue import Tier
+from custom_components.smart_park.const import CONF_AUDIT_SIZE
+from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from custom_components.smart_park.incidents import IncidentKind
+from custom_components.smart_park.logbook import describe_audit, describe_incident
+from simulator.server import ParkSimulator
+
+from .conftest import PARK_ID, entry_options
+from .helpers import async_poll
+from .test_one_key import TERMINAL
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(recorder_db_url: str, enable_custom_integrations: None) -> None:
+    """As conftest's, but the recorder's database is prepared before hass starts (for the logbook test)."""
+
+
+async def test_audit_bounded_across_reload(
+    hass: HomeAssistant, config_entry: MockConfigEntry, simulator: ParkSimulator, hass_admin_user: MockUser
+) -> None:
+    """Past audit_size the oldest entries go and are counted; both survive a reload, seq keeps counting."""
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(config_entry, options=entry_options(**{CONF_AUDIT_SIZE: 4}))
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    entry: SmartParkConfigEntry = config_entry  # type: ignore[assignment]
+
+    simulator.press_alarm_button(TERMINAL)  # open_incident, alarm_button_pressed
+    await async_poll(hass, entry, Tier.FAST)
+    (incident,) = entry.runtime_data.incidents.open_incidents()
+    admin = Context(user_id=hass_admin_user.id)
+    entry.runtime_data.incidents.acknowledge(incident.id, context=admin)  # + acknowledge_lamp
+    await hass.async_block_till_done()
+    entry.runtime_data.incidents.close(incident.id, context=admin)  # + acknowledge_lamp
+    await hass.async_block_till_done()
+    audit = entry.runtime_data.audit
+    assert [e.seq for e in audit.entries()] == [3, 4, 5, 6]
+    assert audit.pruned == 2
+    assert [(e.action, e.user_id) for e in audit.entries()] == [
+        ("acknowledge_incident", hass_admin_user.id),
+        ("acknowledge_lamp", None),
+        ("close_incident", hass_admin_user.id),
+        ("acknowledge_lamp", None),
+    ]
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    audit = entry.runtime_data.audit
+    assert ([e.seq for e in audit.entries()], audit.pruned) == ([3, 4, 5, 6], 2)
+    new = audit.record(Category.DEVICE, "test", source=Source.SYSTEM)
+    assert (new.seq, new.id, audit.pruned) == (7, f"{PARK_ID}-a7", 3)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def test_logbook_messages() -> None:
+    """Readable English lines, with the park's own names."""
+    incident = {
+        "id": "p-i1",
+        "kind": "fire",
+        "building": "b1",
+        "building_name": "1号楼",
+        "floor": 3,
+        "enterprise": "e001",
+        "enterprise_name": "恒达机械有限公司",
+    }
+    assert describe_incident("smart_park_incident_opened", incident) == (
+        "Fire incident",
+        "opened at 1号楼 floor 3, 恒达机械有限公司 (p-i1)",
+    )
+    assert describe_incident("smart_park_incident_closed", {"id": "p-i2", "kind": "gas"}) == (
+        "Gas incident",
+        "closed (p-i2)",
+    )
+    assert describe_audit({"action": "open_incident", "target": "p-i1", "outcome": "ok"}) == (
+        "incident opened: p-i1"
+    )
+    assert (
+        describe_audit(
+            {
+                "action": "acknowledge_incident",
+                "target": "p-i1",
+                "outcome": "refused",
+                "data": {"reason": "incident_already_closed"},
+            }
+        )
+        == "refused: incident acknowledged: p-i1 (incident_already_closed)"
+    )
+    assert describe_audit({"action": "acknowledge_lamp", "target": "t1", "data": {"on": True}}) == (
+        "acknowledge lamp on: t1"
+    )
+    # Another capability's action reads as its name.
+    assert describe_audit({"action": "silence_alarm", "target": "b1", "outcome": "ok"}) == "silence alarm: b1"
+
+
+async def test_logbook(
+    recorder_mock: Any,
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    init_integration: SmartParkConfigEntry,
+    simulator: ParkSimulator,
+    hass_admin_user: MockUser,
+) -> None:
+    """The audit entries and incident events show in the logbook, with the acting user's context."""
+    assert await async_setup_component(hass, "logbook", {})
+    start = dt_util.utcnow() - timedelta(seconds=1)
+    simulator.press_alarm_button(TERMINAL)
+    await async_poll(hass, init_integration, Tier.FAST)
+    (incident,) = init_integration.runtime_data.incidents.open_incidents()
+    init_integration.runtime_data.incidents.acknowledge(
+        incident.id, context=Context(user_id=hass_admin_user.id)
+    )
+    await hass.async_block_till_done()
+    await async_wait_recording_done(hass)
+
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id({"type": "logbook/get_events", "start_time": start.isoformat()})
+    response = await client.receive_json()
+    assert response["success"], response
+    lines = [
+        (item.get("name"), item.get("message"), item.get("context_user_id"))
+        for item in response["result"]
+        if item.get("domain") == "smart_park"
+    ]
+    assert lines == [
+        ("Smart Park", f"incident opened: {incident.id}", None),
+        ("One-key alarm incident", f"opened at 1号楼 floor 1 ({incident.id})", None),
+        ("Smart Park", f"alarm button pressed: {TERMINAL}", None),
+        ("Smart Park", f"incident acknowledged: {incident.id}", hass_admin_user.id),
+        ("One-key alarm incident", f"acknowledged at 1号楼 floor 1 ({incident.id})", hass_admin_user.id),
+        ("Smart Park", f"acknowledge lamp on: {TERMINAL}", None),
+    ]
+    sensor = next(item for item in response["result"] if item.get("message", "").startswith("opened at"))
+    assert sensor["entity_id"] == "sensor.ce_shi_xiao_wei_yuan_open_incidents"
+
+
+async def test_diagnostics_audit_and_incidents(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: SmartParkConfigEntry,
+    hass_admin_user: MockUser,
+) -> None:
+    """Audit summary and incidents are in diagnostics; personal data in their data is redacted."""
+    runtime = init_integration.runtime_data
+    fire = runtime.incidents.open(
+        IncidentKind.FIRE, source="linkage:b1", building="b1", floor=2, enterprise="e001"
+    )
+    runtime.incidents.acknowledge(fire.id, context=Context(user_id=hass_admin_user.id))
+    runtime.audit.record(
+        Category.ENTERPRISE, "update_contact", source=Source.USER, contact_phone="13800000000", pin="1234"
+    )
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
+    text = json.dumps(diagnostics, ensure_ascii=False)
+    assert "13800000000" not in text
+    assert '"1234"' not in text
+    audit = diagnostics["audit"]
+    assert (audit["count"], audit["pruned"]) == (3, 0)
+    assert [e["action"] for e in audit["last"]] == ["open_incident", "acknowledge_incident", "update_contact"]
+    assert audit["last"][2]["data"] == {"contact_phone": "**REDACTED**", "pin": "**REDACTED**"}
+    assert audit["last"][1]["user_id"] == hass_admin_user.id
+    (open_incident,) = diagnostics["incidents"]["open"]
+    assert (open_incident["id"], open_incident["state"], open_incident["enterprise_name"]) == (
+        fire.id,
+        "acknowledged",
+        "恒达机械有限公司",
+    )
+    assert diagnostics["one_key_terminals"][TERMINAL]["lamp_wanted"] is False
