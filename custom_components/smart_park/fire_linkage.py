@@ -265,8 +265,12 @@ class FireLinkage:
     async def async_start(self) -> None:
         """Hook into the coordinators and re-assert every controller's bells (after a restart mid-alarm)."""
         runtime = self.entry.runtime_data
-        for coordinator in runtime.coordinators.values():
-            coordinator.hooks.append(self._async_on_readings)
+        # Only the polls that read an input or a controller (the slow tier of a meter gateway has neither).
+        devices = [runtime.profile.devices[d] for d in {*self._device_inputs, *self.controllers}]
+        wanted = {(device.gateway, point.tier) for device in devices for point in device.points}
+        for key, coordinator in runtime.coordinators.items():
+            if key in wanted:
+                coordinator.hooks.append(self._async_on_readings)
         await self.async_drive()
 
     @callback
