@@ -39,6 +39,9 @@ logging.getLogger("pymodbus.logging").addFilter(_NoResponseFilter())
 
 DEFAULT_MAX_GAP = 8
 DEFAULT_OFFLINE_RETRY = 30.0
+# The safety tier asks an unanswering unit again after at most this: one missed answer under load must not
+# leave a building's call points unread for the whole offline retry.
+SAFETY_OFFLINE_RETRY = 1.0
 # Bits are packed eight to a byte, so a gap of N registers costs as much as 16*N bits on the wire.
 BITS_PER_REGISTER = 16
 # Safety inputs and writes (bells, lamps) go ahead of measurements queued on the same gateway.
@@ -339,7 +342,7 @@ class DeviceReading:
 class _DeviceState:
     online: bool = True
     offline_since: datetime | None = None
-    retry_at: float = 0.0
+    failed_at: float = 0.0
     error: str | None = None
 
 
@@ -389,11 +392,12 @@ class GatewayPoller:
         """
         readings: dict[str, DeviceReading] = {}
         priority = PRIORITY[tier]
+        retry = min(self.offline_retry, SAFETY_OFFLINE_RETRY) if tier is Tier.SAFETY else self.offline_retry
         tried = timed_out = 0
         now = time.monotonic()
         for device_id, blocks in self._plans[tier].items():
             state = self._state[device_id]
-            if not state.online and now < state.retry_at:
+            if not state.online and now < state.failed_at + retry:
                 readings[device_id] = DeviceReading(
                     False, error=state.error, offline_since=state.offline_since
                 )
@@ -424,7 +428,7 @@ class GatewayPoller:
 
     def _mark_offline(self, device: Device, error: str) -> DeviceReading:
         state = self._state[device.id]
-        state.retry_at = time.monotonic() + self.offline_retry
+        state.failed_at = time.monotonic()
         state.error = error
         if state.online:
             state.online = False
@@ -444,7 +448,7 @@ class GatewayPoller:
             _LOGGER.info(
                 "Device %s (unit %s on gateway %s) is available again", device.id, device.unit, device.gateway
             )
-        state.online, state.offline_since, state.error, state.retry_at = True, None, None, 0.0
+        state.online, state.offline_since, state.error, state.failed_at = True, None, None, 0.0
 
     async def async_write_point(self, device_id: str, key: str, value: Any, *, verify: bool = True) -> None:
         """Write one writable point of a device, in engineering units, verified by read-back."""

@@ -12,6 +12,7 @@ import pytest
 
 from custom_components.smart_park.catalogue import Tier, builtin_device_types
 from custom_components.smart_park.modbus import (
+    SAFETY_OFFLINE_RETRY,
     DeviceExceptionError,
     GatewayClient,
     GatewayOfflineError,
@@ -186,3 +187,19 @@ async def test_connection_test() -> None:
         port = sim.ports["gw1"]
     with pytest.raises(GatewayOfflineError):
         await async_test_connection("127.0.0.1", port, timeout=0.5)
+
+
+async def test_safety_tier_retries_an_unanswering_controller_within_a_second(park: Any) -> None:
+    """A missed answer must not leave call points unread for the whole offline retry (30 s by default)."""
+    sim, _profile, poller = park
+    poller.offline_retry = 30.0
+    sim.silence_unit("fire_bell_controller")
+    assert not (await poller.async_poll(Tier.SAFETY))["fire_bell_controller"].available
+    sim.silence_unit("fire_bell_controller", silent=False)
+    sim.press_call_point("fire_bell_controller", 2)
+    # The normal tier waits out the offline retry; the safety tier asks again within SAFETY_OFFLINE_RETRY.
+    assert not (await poller.async_poll(Tier.NORMAL))["fire_bell_controller"].available
+    await asyncio.sleep(SAFETY_OFFLINE_RETRY + 0.1)
+    reading = (await poller.async_poll(Tier.SAFETY))["fire_bell_controller"]
+    assert reading.available
+    assert reading.values["call_point_2"] is True
