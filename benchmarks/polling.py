@@ -49,13 +49,13 @@ from custom_components.smart_park.modbus import (  # noqa: E402
 from custom_components.smart_park.profile import Device, ParkProfile, parse_profile  # noqa: E402
 from simulator.reference import reference_profile  # noqa: E402
 
-TIERS = (Tier.FAST, Tier.NORMAL, Tier.SLOW)
+TIERS = (Tier.SAFETY, Tier.FAST, Tier.NORMAL, Tier.SLOW)
 # Our integration's default poll intervals (const.DEFAULT_INTERVAL), for the requests-per-second note.
-OUR_INTERVAL = {Tier.FAST: 0.25, Tier.NORMAL: 5.0, Tier.SLOW: 60.0}
+OUR_INTERVAL = {Tier.SAFETY: 0.1, Tier.FAST: 0.25, Tier.NORMAL: 5.0, Tier.SLOW: 60.0}
 # Core modbus takes whole seconds (cv.positive_int) and warns below 5 s: 1 s is the fastest a user can set.
-CORE_INTERVAL = {Tier.FAST: 1, Tier.NORMAL: 5, Tier.SLOW: 60}
+CORE_INTERVAL = {Tier.SAFETY: 1, Tier.FAST: 1, Tier.NORMAL: 5, Tier.SLOW: 60}
 # --quick: a 60 s slow tier would dominate; core issues one read per entity per update whatever the interval.
-CORE_INTERVAL_QUICK = {Tier.FAST: 1, Tier.NORMAL: 5, Tier.SLOW: 5}
+CORE_INTERVAL_QUICK = {Tier.SAFETY: 1, Tier.FAST: 1, Tier.NORMAL: 5, Tier.SLOW: 5}
 CORE_INPUT_TYPE = {
     Table.COIL: "coil",
     Table.DISCRETE_INPUT: "discrete_input",
@@ -422,7 +422,7 @@ def print_report(
                 f"  {'':<7}startup {c.startup_s:.0f} s, simulator CPU {c.sim_cpu_ms:.1f} ms/cycle, "
                 f"{c.errors} modbus errors logged in the window"
             )
-        print("  Request rate at each side's poll interval (ours' defaults 0.25/5/60 s):")
+        print("  Request rate at each side's poll interval (ours' defaults 0.1/0.25/5/60 s):")
         for tier, c in core.items():
             print(
                 f"    {tier!s:<7} ours {ours[tier].requests_per_cycle / OUR_INTERVAL[tier]:>7.1f} req/s"
