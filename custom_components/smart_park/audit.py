@@ -19,6 +19,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
+from .listeners import Listeners
 
 EVENT_AUDIT: Final = f"{DOMAIN}_audit"
 STORAGE_VERSION: Final = 1
@@ -123,7 +124,7 @@ class AuditLog:
         self.pruned = 0
         self._seq = 0
         self._entries: deque[AuditEntry] = deque()
-        self._listeners: list[AuditListener] = []
+        self._listeners: Listeners[[AuditEntry]] = Listeners()
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.audit", atomic_writes=True
         )
@@ -180,8 +181,7 @@ class AuditLog:
         self._entries.append(entry)
         self._prune()
         self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
-        for listener in list(self._listeners):
-            listener(entry)
+        self._listeners.notify(entry)
         self.hass.bus.async_fire(EVENT_AUDIT, entry.as_dict(), context=context)
         return entry
 
@@ -193,14 +193,7 @@ class AuditLog:
     @callback
     def async_subscribe(self, listener: AuditListener) -> CALLBACK_TYPE:
         """Call ``listener`` with every new entry until the returned callback is called."""
-        self._listeners.append(listener)
-
-        @callback
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     async def async_flush(self) -> None:
         """Write pending entries now (on unload)."""

@@ -52,6 +52,7 @@ from homeassistant.util.ulid import ulid_now
 from .audit import Category, Outcome, Source, source_of
 from .catalogue import Point, Table, Tier
 from .const import DOMAIN, LOGGER
+from .listeners import Listeners
 from .modbus import PRIORITY, DeviceReading, GatewayClient, ModbusError
 from .profile import Device, ParkProfile
 from .services import ENTRY_FIELD, call_entry
@@ -346,7 +347,7 @@ class BroadcastManager:
         self.alternation: Alternation | None = None
         self._lock = asyncio.Lock()
         self._callbacks: list[tuple[BroadcastCallback, Broadcast]] = []
-        self._listeners: list[CALLBACK_TYPE] = []
+        self._listeners: Listeners[[]] = Listeners()
 
     # --- life cycle -----------------------------------------------------------------------------------
 
@@ -380,17 +381,10 @@ class BroadcastManager:
     @callback
     def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
         """Call ``listener`` after every change (the zones' media players refresh)."""
-        self._listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            self._listeners.remove(listener)
-
-        return remove
+        return self._listeners.add(listener)
 
     def _notify(self) -> None:
-        for listener in list(self._listeners):
-            listener()
+        self._listeners.notify()
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:

@@ -45,6 +45,7 @@ from .const import (
 )
 from .incidents import IncidentKind
 from .linkage import Confirmation, InputKind, LinkageGroup, LinkageRefused, LinkageState, Transition
+from .listeners import Listeners
 from .modbus import DeviceReading, ModbusError
 from .profile import Device, ParkProfile
 from .services import ENTRY_FIELD, call_entry
@@ -240,7 +241,7 @@ class FireLinkage:
         self._active: dict[str, bool] = {}
         # Groups whose alarm bells are paused while the evacuation message plays (bell/message alternation).
         self._paused: set[str] = set()
-        self._listeners: list[CALLBACK_TYPE] = []
+        self._listeners: Listeners[[]] = Listeners()
         self._pin_failures: list[float] = []
         self._test_timer: CALLBACK_TYPE | None = None
         self._store: Store[dict[str, Any]] = Store(
@@ -292,17 +293,10 @@ class FireLinkage:
     @callback
     def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
         """Call ``listener`` after every change (entities refresh their state)."""
-        self._listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            self._listeners.remove(listener)
-
-        return remove
+        return self._listeners.add(listener)
 
     def _notify(self) -> None:
-        for listener in list(self._listeners):
-            listener()
+        self._listeners.notify()
 
     # --- field inputs ---------------------------------------------------------------------------------
 

@@ -29,7 +29,8 @@ from homeassistant.util import dt as dt_util
 
 from .audit import Category, Outcome, Source, source_of
 from .catalogue import Tier
-from .const import DOMAIN, LOGGER
+from .const import DOMAIN
+from .listeners import Listeners
 from .modbus import DeviceReading
 from .services import ATTR_CONFIG_ENTRY_ID, ENTRY_FIELD, call_entry, loaded_entries
 
@@ -173,7 +174,7 @@ class IncidentManager:
         self._seq = 0
         # Insertion order is opening order; pruning drops the oldest closed ones.
         self._incidents: dict[str, Incident] = {}
-        self._listeners: list[IncidentListener] = []
+        self._listeners: Listeners[[Incident]] = Listeners()
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.incidents", atomic_writes=True
         )
@@ -206,12 +207,7 @@ class IncidentManager:
         self._incidents[incident.id] = incident
         self._prune()
         self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
-        for listener in list(self._listeners):
-            try:
-                listener(incident)
-            except Exception:
-                # One broken subscriber (a closed websocket, a lamp) must not stop the others hearing.
-                LOGGER.exception("Error in incident listener")
+        self._listeners.notify(incident)
         async_dispatcher_send(self.hass, SIGNAL_INCIDENT_CHANGED, self, incident)
 
     # --- queries --------------------------------------------------------------------------------------
@@ -267,14 +263,7 @@ class IncidentManager:
     @callback
     def async_subscribe(self, listener: IncidentListener) -> CALLBACK_TYPE:
         """Call ``listener`` with every opened or changed incident until the returned callback is called."""
-        self._listeners.append(listener)
-
-        @callback
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     # --- changes --------------------------------------------------------------------------------------
 
