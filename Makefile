@@ -3,21 +3,20 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PYTHON313 ?= $(shell command -v python3.13 >/dev/null 2>&1 && python3.13 -c 'import sys' >/dev/null 2>&1 && command -v python3.13 || ls -d /root/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+# Python 3.14 (>= 3.14.2): the host's, else a project-local one from Debian's packages (scripts/python314.sh;
+# PY314_DEBS names an offline cache of them).
 
 .PHONY: venv test lint typecheck pytest demo bench clean
 
-$(VENV)/.installed: requirements_test.txt
-	@test -n "$(PYTHON313)" || { echo "python3.13 not found"; exit 1; }
-	test -x $(PY) || $(PYTHON313) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements_test.txt
+$(VENV)/.installed: requirements_test.txt constraints/ha-2026.10.4.txt
+	scripts/venv.sh $(VENV)
+	$(PY) -m pip install --quiet --root-user-action=ignore -r requirements_test.txt
 	touch $@
 
 venv: $(VENV)/.installed
 
 $(VENV)/.demo-installed: $(VENV)/.installed requirements_demo.txt
-	$(PY) -m pip install --quiet -r requirements_demo.txt
+	$(PY) -m pip install --quiet --root-user-action=ignore -r requirements_demo.txt
 	touch $@
 
 lint: venv
@@ -41,4 +40,4 @@ bench: venv
 	$(PY) benchmarks/linkage_latency.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage demo/run
+	rm -rf $(VENV) .venv-* .python314 .pytest_cache .mypy_cache .ruff_cache .coverage demo/run

@@ -34,11 +34,14 @@ from .const import (
 from .coordinator import OfflineIssues, SmartParkConfigEntry, SmartParkCoordinator, SmartParkData
 from .enterprises import async_setup_enterprises
 from .entity import (
+    async_register_device,
     device_identifier,
     enterprise_identifier,
     gateway_device_info,
+    linkage_group_identifier,
+    linkage_group_info,
     park_device_info,
-    park_info,
+    park_device_parent,
 )
 from .fire_linkage import async_setup_linkage
 from .incidents import async_setup_incidents
@@ -150,9 +153,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) ->
         raise
 
     entry.runtime_data = runtime
-    # The enterprise registry creates its devices before the meters and terminals reached through them.
+    # The enterprise registry creates the park's and its own devices before the field devices reached
+    # through them.
     runtime.enterprises = await async_setup_enterprises(hass, entry)
-    _async_register_devices(hass, entry, profile)
     # Capabilities set up here, after the first polls and before the platforms that show them.
     # Incidents first: the linkage, the one-key terminals and the gas detectors open them.
     runtime.incidents = await async_setup_incidents(hass, entry)
@@ -160,6 +163,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) ->
     runtime.linkage = await async_setup_linkage(hass, entry)
     # Broadcast after the linkage: fire priority uses its PIN, and the alternation pauses its bells.
     runtime.broadcast = await async_setup_broadcast(hass, entry)
+    _async_register_devices(hass, entry, profile)
 
     async def _async_close_on_stop(_event: Event) -> None:
         # Stop polling first: closing a connection under a running poll logs it as a failure.
@@ -175,22 +179,30 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) ->
 
 
 def _async_register_devices(hass: HomeAssistant, entry: SmartParkConfigEntry, profile: ParkProfile) -> None:
-    """Create gateway devices first (park devices name them via_device); drop devices no longer listed."""
-    registry = dr.async_get(hass)
-    wanted: set[tuple[str, str]] = {device_identifier(profile, "park")}
-    registry.async_get_or_create(config_entry_id=entry.entry_id, **park_info(profile))
+    """Register gateways, field devices and linkage groups, parents first; remove devices no longer listed.
+
+    Runs after the enterprise registry (park and enterprise devices) and the linkage (its groups), so every
+    device the entry shows is wanted here: a device kept keeps its area, its user-given name and its entities'
+    ids across reloads.
+    """
+    park = device_identifier(profile, "park")
+    wanted: set[tuple[str, str]] = {park}
     # Enterprise devices (created by the registry) stay, moved-out ones too: they keep their history.
     wanted |= {enterprise_identifier(profile, e_id) for e_id in entry.runtime_data.enterprises.records}
     for gateway in profile.gateways.values():
-        info = gateway_device_info(profile, gateway)
-        registry.async_get_or_create(config_entry_id=entry.entry_id, **info)
+        async_register_device(hass, entry.entry_id, gateway_device_info(profile, gateway))
         wanted.add(device_identifier(profile, gateway.id))
     for device in profile.devices.values():
-        registry.async_get_or_create(config_entry_id=entry.entry_id, **park_device_info(profile, device))
+        info = park_device_info(profile, device)
+        async_register_device(hass, entry.entry_id, info, via=park_device_parent(profile, device))
         wanted.add(device_identifier(profile, device.id))
+    for group in entry.runtime_data.linkage.groups.values():
+        async_register_device(hass, entry.entry_id, linkage_group_info(profile, group), via=park)
+        wanted.add(linkage_group_identifier(profile, group.id))
+    registry = dr.async_get(hass)
     for device_entry in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not device_entry.identifiers & wanted:
-            registry.async_update_device(device_entry.id, remove_config_entry_id=entry.entry_id)
+            registry.async_remove_device(device_entry.id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) -> bool:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from homeassistant.components.binary_sensor import (
-    BinarySensorDeviceClass,
-    BinarySensorEntity,
-    BinarySensorEntityDescription,
-)
+from homeassistant.components.binary_sensor import BinarySensorEntity, BinarySensorEntityDescription
+from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -77,9 +74,9 @@ class LinkageFaultBinarySensor(LinkageGroupEntity, BinarySensorEntity):
     @property
     def is_on(self) -> bool:
         """Whether the group has a fault."""
-        return bool(self.group.faults())
+        return bool(self.linkage_group.faults())
 
     @property
     def extra_state_attributes(self) -> dict[str, list[str]]:
         """The faults, e.g. ``b1_bells.mains_fault``."""
-        return {"faults": sorted(self.group.faults())}
+        return {"faults": sorted(self.linkage_group.faults())}

@@ -26,7 +26,7 @@ from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
-import voluptuous as vol
+import probatio as vol
 import yarl
 from homeassistant.core import (
     CALLBACK_TYPE,

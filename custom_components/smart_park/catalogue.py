@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import voluptuous as vol
+import probatio as vol
 import yaml
 
 from .codec import DataType, WordOrder, register_count
@@ -186,6 +186,12 @@ def find_overlaps(points: Iterable[Point]) -> list[tuple[Point, Point]]:
 _KEY = vol.All(str, vol.Match(r"^[a-z][a-z0-9_]*(\{n\})?[a-z0-9_]*$", msg="must be snake_case"))
 _ADDRESS = vol.All(int, vol.Range(min=0, max=65535))
 
+
+def _unit(value: str) -> str:
+    """HA spells micro with the Greek mu (U+03BC) since 2025.9; vendor maps often have the micro sign."""
+    return value.replace("\u00b5", "\u03bc")
+
+
 POINT_FIELDS: dict[Any, Any] = {
     vol.Optional("table"): vol.Coerce(Table),
     vol.Optional("address"): _ADDRESS,
@@ -194,7 +200,7 @@ POINT_FIELDS: dict[Any, Any] = {
     vol.Optional("scale"): vol.All(vol.Coerce(float), vol.NotIn([0.0], msg="must not be 0")),
     vol.Optional("offset"): vol.Coerce(float),
     vol.Optional("precision"): vol.Any(None, vol.All(int, vol.Range(min=0, max=6))),
-    vol.Optional("unit"): vol.Any(None, str),
+    vol.Optional("unit"): vol.Any(None, vol.All(str, _unit)),
     vol.Optional("device_class"): vol.Any(None, str),
     vol.Optional("state_class"): vol.Any(None, vol.In(["measurement", "total", "total_increasing"])),
     vol.Optional("entity_category"): vol.Any(None, vol.In(["diagnostic", "config"])),

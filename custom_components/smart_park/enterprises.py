@@ -28,7 +28,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
-import voluptuous as vol
+import probatio as vol
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import UnitOfEnergy, UnitOfVolume
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, ServiceCall, SupportsResponse, callback
@@ -60,7 +60,13 @@ from .enterprise_import import (
     plan_import,
     plan_rows,
 )
-from .entity import enterprise_device_info, enterprise_identifier, park_info
+from .entity import (
+    async_register_device,
+    device_identifier,
+    enterprise_device_info,
+    enterprise_identifier,
+    park_info,
+)
 from .modbus import DeviceReading
 from .profile import Enterprise, ParkProfile
 from .services import ENTRY_FIELD, call_entry
@@ -420,10 +426,20 @@ class EnterpriseRegistry:
 
     def device_id(self, enterprise_id: str) -> str | None:
         """The HA device id of an enterprise."""
-        device = dr.async_get(self.hass).async_get_device(
-            identifiers={enterprise_identifier(self.profile, enterprise_id)}
+        device = dr.async_get(self.hass).async_get_device_by_identifier(
+            enterprise_identifier(self.profile, enterprise_id), self.entry.entry_id
         )
         return device.id if device is not None else None
+
+    @callback
+    def async_register_enterprise_device(self, record: EnterpriseRecord) -> None:
+        """The HA device of an enterprise, under the park's."""
+        async_register_device(
+            self.hass,
+            self.entry.entry_id,
+            enterprise_device_info(self.profile, record),
+            via=device_identifier(self.profile, "park"),
+        )
 
     def resolve(self, value: str) -> str | None:
         """An enterprise id from an enterprise id or the HA device id of an enterprise device."""
@@ -543,15 +559,11 @@ class EnterpriseRegistry:
             rid for rid, r in changed.items() if rid in self.records and self.records[rid].name != r.name
         ]
         self.records, self.updated_at = new_records, new_updated
-        device_registry = dr.async_get(self.hass)
         for record_id in added:
-            device_registry.async_get_or_create(
-                config_entry_id=self.entry.entry_id,
-                **enterprise_device_info(self.profile, changed[record_id]),
-            )
+            self.async_register_enterprise_device(changed[record_id])
         for record_id in renamed:
             if (device_id := self.device_id(record_id)) is not None:
-                device_registry.async_update_device(device_id, name=changed[record_id].name)
+                dr.async_get(self.hass).async_update_device(device_id, name=changed[record_id].name)
         self._notify(changed, added)
         self._dispatch(changed)
 
@@ -811,12 +823,9 @@ async def async_setup_enterprises(hass: HomeAssistant, entry: SmartParkConfigEnt
     runtime = entry.runtime_data
     registry = EnterpriseRegistry(hass, entry, runtime.profile)
     await registry.async_load()
-    device_registry = dr.async_get(hass)
-    device_registry.async_get_or_create(config_entry_id=entry.entry_id, **park_info(runtime.profile))
+    async_register_device(hass, entry.entry_id, park_info(runtime.profile))
     for record in registry.records.values():
-        device_registry.async_get_or_create(
-            config_entry_id=entry.entry_id, **enterprise_device_info(runtime.profile, record)
-        )
+        registry.async_register_enterprise_device(record)
     tiers = {(meter.gateway, meter.point.tier) for meter in registry.meters.values()}
     for key in tiers:
         coordinator = runtime.coordinators.get(key)

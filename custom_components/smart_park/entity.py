@@ -8,6 +8,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -25,6 +27,22 @@ if TYPE_CHECKING:
 def device_identifier(profile: ParkProfile, object_id: str) -> tuple[str, str]:
     """Device registry identifier of a gateway or a field device."""
     return (DOMAIN, f"{profile.id}_{object_id}")
+
+
+@callback
+def async_register_device(
+    hass: HomeAssistant, entry_id: str, info: DeviceInfo, via: tuple[str, str] | None = None
+) -> dr.DeviceEntry:
+    """Create or update a device of the entry, linked to its parent ``via`` (registered before it).
+
+    HA links a device to its parent by the parent's registry id, not its identifier. Devices are registered
+    here, parents first, before any entity: the entities' device info then only names their device.
+    """
+    registry = dr.async_get(hass)
+    fields: dict[str, Any] = dict(info)
+    if via is not None and (parent := registry.async_get_device_by_identifier(via, entry_id)) is not None:
+        fields["via_device_id"] = parent.id
+    return registry.async_get_or_create(config_entry_id=entry_id, **fields)
 
 
 def park_info(profile: ParkProfile) -> DeviceInfo:
@@ -61,27 +79,31 @@ def enterprise_device_info(profile: ParkProfile, record: EnterpriseRecord) -> De
         manufacturer="Smart Park Hub",
         model="Enterprise",
         entry_type=DeviceEntryType.SERVICE,
-        via_device=device_identifier(profile, "park"),
     )
     if record.building is not None and record.building in profile.buildings:
         info["suggested_area"] = profile.buildings[record.building].name
     return info
 
 
-def park_device_info(profile: ParkProfile, device: Device) -> DeviceInfo:
-    """The HA device of a field device: reached through its enterprise when it serves one, else its gateway.
+def park_device_parent(profile: ParkProfile, device: Device) -> tuple[str, str]:
+    """A field device is reached through its enterprise when it serves one, else its gateway.
 
     HA shows one "connected via"; for an enterprise's meter the enterprise is the useful one (the duty room
     looks for "恒达's meters"). Its gateway and unit are in diagnostics and in its offline repair issue.
     """
-    via = enterprise_identifier(profile, device.enterprise) if device.enterprise else None
+    if device.enterprise:
+        return enterprise_identifier(profile, device.enterprise)
+    return device_identifier(profile, device.gateway)
+
+
+def park_device_info(profile: ParkProfile, device: Device) -> DeviceInfo:
+    """The HA device of a field device (its parent: :func:`park_device_parent`)."""
     info = DeviceInfo(
         identifiers={device_identifier(profile, device.id)},
         name=device.name,
         manufacturer=device.device_type.manufacturer,
         model=device.device_type.model,
         model_id=device.device_type.type,
-        via_device=via or device_identifier(profile, device.gateway),
     )
     if device.building is not None:
         info["suggested_area"] = profile.buildings[device.building].name
@@ -160,16 +182,20 @@ class SmartParkEntity(CoordinatorEntity[SmartParkCoordinator]):
         return reading.values.get(self.point.key) if reading is not None else None
 
 
+def linkage_group_identifier(profile: ParkProfile, group_id: str) -> tuple[str, str]:
+    """Device registry identifier of a linkage group."""
+    return device_identifier(profile, f"linkage_{group_id}")
+
+
 def linkage_group_info(profile: ParkProfile, group: GroupRuntime) -> DeviceInfo:
     """The HA device of a linkage group (named after its building, or the park)."""
     return DeviceInfo(
-        identifiers={device_identifier(profile, f"linkage_{group.id}")},
+        identifiers={linkage_group_identifier(profile, group.id)},
         translation_key="linkage_group",
         translation_placeholders={"group": group.name},
         manufacturer="Smart Park Hub",
         model="Fire-bell linkage",
         entry_type=DeviceEntryType.SERVICE,
-        via_device=device_identifier(profile, "park"),
     )
 
 
@@ -182,7 +208,7 @@ class LinkageGroupEntity(Entity):
     def __init__(self, linkage: FireLinkage, group: GroupRuntime, key: str) -> None:
         """Initialise the entity."""
         self.linkage = linkage
-        self.group = group
+        self.linkage_group = group
         self._attr_unique_id = f"{linkage.profile.id}_linkage_{group.id}_{key}"
         self._attr_device_info = linkage_group_info(linkage.profile, group)
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-import voluptuous as vol
+import probatio as vol
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv

@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any, Final
 
 from homeassistant.components import media_source
-from homeassistant.components.media_player import MediaPlayerDeviceClass, MediaPlayerEntity
+from homeassistant.components.media_player import MediaPlayerEntity
 from homeassistant.components.media_player.browse_media import BrowseMedia
 from homeassistant.components.media_player.const import (
     ATTR_MEDIA_EXTRA,
     MediaClass,
+    MediaPlayerDeviceClass,
     MediaPlayerEntityFeature,
     MediaPlayerState,
     MediaType,
@@ -235,9 +236,12 @@ def _tts_text(media_id: str) -> str | None:
     """The text of a TTS media source id (the message's title), if it is one."""
     if not media_id.startswith("media-source://tts/"):
         return None
-    from homeassistant.components.tts.media_source import media_source_id_to_kwargs
+    from homeassistant.components.tts.media_source import parse_media_source_id
 
     try:
-        return media_source_id_to_kwargs(media_id)["message"]
+        parsed = parse_media_source_id(media_id)
     except HomeAssistantError:
         return None
+    if "stream" in parsed:
+        return None  # a streamed message (an assist pipeline's) has no text up front
+    return parsed["message"]

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import voluptuous as vol
+import probatio as vol
 import yaml
 
 from .catalogue import (

@@ -110,16 +110,16 @@ class LinkageStateSensor(LinkageGroupEntity, SensorEntity):
     @property
     def native_value(self) -> str:
         """The group's state."""
-        return self.group.group.state.value
+        return self.linkage_group.group.state.value
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """What caused the state: inputs seen and active, faults, since when the alarm is latched."""
-        group = self.group.group
+        group = self.linkage_group.group
         return {
             "active_inputs": sorted(group.active),
             "alarm_inputs": sorted(group.seen),
-            "faults": sorted(self.group.faults()),
+            "faults": sorted(self.linkage_group.faults()),
             "alarm_since": group.alarm_since.isoformat() if group.alarm_since else None,
             "bells_on": group.bells_on(dt_util.utcnow()),
         }

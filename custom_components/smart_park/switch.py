@@ -40,12 +40,12 @@ class LinkageSwitch(LinkageGroupEntity, SwitchEntity):
     @property
     def is_on(self) -> bool:
         """Whether the linkage is enabled."""
-        return not self.group.group.disabled
+        return not self.linkage_group.group.disabled
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Enable the linkage (a latched alarm then sounds)."""
-        await self.linkage.async_set_disabled(self.group.id, False, self._context)
+        await self.linkage.async_set_disabled(self.linkage_group.id, False, self._context)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Disable the linkage."""
-        await self.linkage.async_set_disabled(self.group.id, True, self._context)
+        await self.linkage.async_set_disabled(self.linkage_group.id, True, self._context)

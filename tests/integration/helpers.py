@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 
 from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
@@ -28,3 +29,8 @@ async def async_poll_until_recovered(
             if all(c.last_update_success for c in entry.runtime_data.coordinators.values()):
                 return
             await asyncio.sleep(0.2)
+
+
+def find_device(device_registry: dr.DeviceRegistry, identifier: tuple[str, str]) -> dr.DeviceEntry | None:
+    """The device with ``identifier`` (tests hold one park entry; HA's own lookup needs the entry id)."""
+    return next((d for d in device_registry.devices if identifier in d.identifiers), None)

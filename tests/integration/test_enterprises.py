@@ -30,6 +30,7 @@ from simulator.server import ParkSimulator
 from tests.conftest import SimulatorFactory
 
 from .conftest import entry_options
+from .helpers import find_device
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -172,9 +173,9 @@ async def test_devices(
     hass: HomeAssistant, ent_park: SmartParkConfigEntry, device_registry: dr.DeviceRegistry
 ) -> None:
     """Each enterprise is a device under the park; its meters and terminal are reached through it."""
-    park = device_registry.async_get_device(identifiers={(DOMAIN, f"{PARK}_park")})
-    gateway = device_registry.async_get_device(identifiers={(DOMAIN, f"{PARK}_gw1")})
-    e001 = device_registry.async_get_device(identifiers={(DOMAIN, f"{PARK}_enterprise.e001")})
+    park = find_device(device_registry, (DOMAIN, f"{PARK}_park"))
+    gateway = find_device(device_registry, (DOMAIN, f"{PARK}_gw1"))
+    e001 = find_device(device_registry, (DOMAIN, f"{PARK}_enterprise.e001"))
     assert park is not None
     assert gateway is not None
     assert e001 is not None
@@ -183,10 +184,10 @@ async def test_devices(
     assert e001.via_device_id == park.id
     assert e001.entry_type is dr.DeviceEntryType.SERVICE
     for device_id in ("e001_em", "e001_em2", "e001_wm", "e001_alarm"):
-        device = device_registry.async_get_device(identifiers={(DOMAIN, f"{PARK}_{device_id}")})
+        device = find_device(device_registry, (DOMAIN, f"{PARK}_{device_id}"))
         assert device is not None
         assert device.via_device_id == e001.id, device_id
-    tank = device_registry.async_get_device(identifiers={(DOMAIN, f"{PARK}_tank")})
+    tank = find_device(device_registry, (DOMAIN, f"{PARK}_tank"))
     assert tank is not None
     assert tank.via_device_id == gateway.id
     # The enterprise's sensors are on its device.
@@ -205,7 +206,7 @@ async def test_import_action(
     registry = ent_park.runtime_data.enterprises
     assert registry.records["e102"].name == "瑞丰电子科技有限公司, 二期"
     assert registry.records["e103"].status is Status.MOVED_OUT
-    device = device_registry.async_get_device(identifiers={(DOMAIN, f"{PARK}_enterprise.e102")})
+    device = find_device(device_registry, (DOMAIN, f"{PARK}_enterprise.e102"))
     assert device is not None
     assert device.name == "瑞丰电子科技有限公司, 二期"
     assert state_of(hass, "e103", "enterprise_status") == "moved_out"
@@ -243,7 +244,7 @@ async def test_import_updates_by_id(hass: HomeAssistant, ent_park: SmartParkConf
     assert response == {"added": [], "updated": ["e001"], "unchanged": 1, "dry_run": False}
     e001 = ent_park.runtime_data.enterprises.records["e001"]
     assert (e001.name, e001.employees, e001.uscc) == ("恒达机械集团", 40, E001_USCC)
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"{PARK}_enterprise.e001")})
+    device = find_device(dr.async_get(hass), (DOMAIN, f"{PARK}_enterprise.e001"))
     assert device is not None
     assert device.name == "恒达机械集团"
 
@@ -426,7 +427,7 @@ async def test_figures_refused(
 
 async def test_figures_by_device(hass: HomeAssistant, ent_park: SmartParkConfigEntry) -> None:
     """The enterprise may be given as its HA device (the UI's device picker)."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"{PARK}_enterprise.e002")})
+    device = find_device(dr.async_get(hass), (DOMAIN, f"{PARK}_enterprise.e002"))
     assert device is not None
     await hass.services.async_call(
         DOMAIN,

@@ -17,6 +17,7 @@ from custom_components.smart_park.const import DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from custom_components.smart_park.enterprise_import import Status
 
+from .helpers import find_device
 from .test_enterprises import (  # noqa: F401
     FIXTURES,
     PARK,
@@ -126,7 +127,7 @@ async def test_add_enterprise(
     assert result["reason"] == "enterprise_saved"
     record = ent_park.runtime_data.enterprises.records["e020"]
     assert (record.floor, record.employees, record.contact_phone) == (4, 12, "13800000020")
-    device = device_registry.async_get_device(identifiers={(DOMAIN, f"{PARK}_enterprise.e020")})
+    device = find_device(device_registry, (DOMAIN, f"{PARK}_enterprise.e020"))
     assert device is not None
     assert device.name == "嘉禾印刷有限公司"
     entry = ent_park.runtime_data.audit.entries()[-1]
@@ -155,7 +156,7 @@ async def test_edit_enterprise(
         None,
         "91350100M000100Y43",
     )
-    device = device_registry.async_get_device(identifiers={(DOMAIN, f"{PARK}_enterprise.e001")})
+    device = find_device(device_registry, (DOMAIN, f"{PARK}_enterprise.e001"))
     assert device is not None
     assert device.name == "恒达机械集团有限公司"
 

@@ -18,6 +18,7 @@ from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from simulator.server import ParkSimulator
 
 from .conftest import DEVICE_TYPES, PARK_ID, PARK_NAME, entry_options, park_document
+from .helpers import find_device
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -51,11 +52,11 @@ async def test_devices(
     area_registry: ar.AreaRegistry,
 ) -> None:
     """A gateway device, and every field device reached through it, placed in its building's area."""
-    gateway = device_registry.async_get_device(identifiers={(DOMAIN, f"{PARK_ID}_gw1")})
+    gateway = find_device(device_registry, (DOMAIN, f"{PARK_ID}_gw1"))
     assert gateway is not None
     assert gateway.name == "Gateway 1"
     assert gateway.model == "Modbus TCP gateway"
-    tank = device_registry.async_get_device(identifiers={(DOMAIN, f"{PARK_ID}_fire_water_tank")})
+    tank = find_device(device_registry, (DOMAIN, f"{PARK_ID}_fire_water_tank"))
     assert tank is not None
     assert tank.via_device_id == gateway.id
     assert tank.name == "Fire Water Tank"
@@ -65,7 +66,7 @@ async def test_devices(
     area = area_registry.async_get_area(tank.area_id)
     assert area is not None
     assert area.name == "1号楼"
-    park = device_registry.async_get_device(identifiers={(DOMAIN, f"{PARK_ID}_park")})
+    park = find_device(device_registry, (DOMAIN, f"{PARK_ID}_park"))
     assert park is not None
     assert park.entry_type is dr.DeviceEntryType.SERVICE
     devices = dr.async_entries_for_config_entry(device_registry, init_integration.entry_id)
@@ -110,8 +111,8 @@ async def test_devices_removed_from_profile_leave_the_registry(
     hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_PROFILE: document})
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    assert device_registry.async_get_device(identifiers={(DOMAIN, f"{PARK_ID}_gas_detector")}) is None
-    assert device_registry.async_get_device(identifiers={(DOMAIN, f"{PARK_ID}_smoke_detector")}) is not None
+    assert find_device(device_registry, (DOMAIN, f"{PARK_ID}_gas_detector")) is None
+    assert find_device(device_registry, (DOMAIN, f"{PARK_ID}_smoke_detector")) is not None
     assert hass.states.get("binary_sensor.gas_detector_gas_alarm") is None
 
 
