@@ -26,10 +26,15 @@ from .storage import Storage
 _LOGGER = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-KINDS = frozenset({"telemetry", "incident", "audit", "enterprise", "figure"})
+KINDS = frozenset({"telemetry", "incident", "audit", "enterprise", "figure", "health"})
 MAX_BODY = 8 * 1024 * 1024
 MAX_RECORDS = 10_000
-_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
+# fullmatch, never match + "$": "$" also matches before a trailing newline, which let "r1\n" through.
+_ID_RE = re.compile(r"[A-Za-z0-9._:\-]{1,200}")
+# ASCII digits only: int() also takes full-width and Arabic-Indic digits, which then failed the ASCII signing.
+_TS_RE = re.compile(r"[0-9]{1,12}")
+MAX_DEPTH = 32
+LIMIT_MAX = 10_000
 STORAGE_KEY: web.AppKey[Storage] = web.AppKey("storage", Storage)
 SETTINGS_KEY: web.AppKey[IngestSettings] = web.AppKey("settings")
 
@@ -49,57 +54,101 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "v1=" + mac.hexdigest()
 
 
-def _error(status: int, field: str, message: str) -> web.Response:
-    return web.json_response({"error": message, "field": field}, status=status)
+def _error(status: int, field: str, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": message, "field": field, **extra}, status=status)
 
 
 class BodyError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
+    """Bad request body. ``rejected`` lists the bad records when the envelope itself is fine, so the client
+    can set exactly those aside and send the rest again (one refused record must not block an outbox)."""
+
+    def __init__(self, field: str, message: str, rejected: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.field = field
+        self.rejected = rejected or []
+
+
+def _valid_id(value: Any) -> bool:
+    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of decoded JSON, iteratively (no recursion limit to hit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:
+                stack.extend((v, level + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _record_problem(i: int, rec: Any) -> tuple[str, str] | None:
+    """(field, message) of the first problem of one record; messages never echo values (personal data)."""
+    if not isinstance(rec, dict):
+        return f"records[{i}]", "must be an object"
+    if not _valid_id(rec.get("id")):
+        return f"records[{i}].id", "required string of [A-Za-z0-9._:-], 1-200 chars"
+    if rec.get("kind") not in KINDS:
+        return f"records[{i}].kind", f"must be one of {sorted(KINDS)}"
+    if not isinstance(rec.get("ts"), str) or not rec["ts"]:
+        return f"records[{i}].ts", "required ISO 8601 timestamp string"
+    if not isinstance(rec.get("data"), dict):
+        return f"records[{i}].data", "required object"
+    if _depth(rec["data"]) > MAX_DEPTH:
+        return f"records[{i}].data", f"nested deeper than {MAX_DEPTH} levels"
+    return None
 
 
 def validate_batch(doc: Any) -> tuple[str, str, list[dict[str, Any]]]:
-    """Check the whole batch before storing anything; the error names the first bad field."""
+    """Check the whole batch before storing anything; the error names the first bad field and, for bad
+    records, every bad record (index, id when it is a valid id, field, message)."""
     if not isinstance(doc, dict):
         raise BodyError("$", "body must be a JSON object")
     park_id, batch_id, records = doc.get("park_id"), doc.get("batch_id"), doc.get("records")
-    if not isinstance(park_id, str) or not _ID_RE.match(park_id):
+    if not _valid_id(park_id):
         raise BodyError("park_id", "required string of [A-Za-z0-9._:-], 1-200 chars")
-    if not isinstance(batch_id, str) or not _ID_RE.match(batch_id):
+    if not _valid_id(batch_id):
         raise BodyError("batch_id", "required string of [A-Za-z0-9._:-], 1-200 chars")
     if not isinstance(records, list) or not records:
         raise BodyError("records", "required non-empty array")
     if len(records) > MAX_RECORDS:
         raise BodyError("records", f"at most {MAX_RECORDS} records per batch")
+    rejected: list[dict[str, Any]] = []
     for i, rec in enumerate(records):
-        if not isinstance(rec, dict):
-            raise BodyError(f"records[{i}]", "must be an object")
-        if not isinstance(rec.get("id"), str) or not _ID_RE.match(rec["id"]):
-            raise BodyError(f"records[{i}].id", "required string of [A-Za-z0-9._:-], 1-200 chars")
-        if rec.get("kind") not in KINDS:
-            raise BodyError(f"records[{i}].kind", f"must be one of {sorted(KINDS)}")
-        if not isinstance(rec.get("ts"), str) or not rec["ts"]:
-            raise BodyError(f"records[{i}].ts", "required ISO 8601 timestamp string")
-        if not isinstance(rec.get("data"), dict):
-            raise BodyError(f"records[{i}].data", "required object")
-    return park_id, batch_id, records
+        problem = _record_problem(i, rec)
+        if problem is not None:
+            rid = rec.get("id") if isinstance(rec, dict) and _valid_id(rec.get("id")) else None
+            rejected.append({"index": i, "id": rid, "field": problem[0], "error": problem[1]})
+    if rejected:
+        first = rejected[0]
+        raise BodyError(first["field"], f"{len(rejected)} bad record(s); first: {first['error']}", rejected)
+    return str(park_id), str(batch_id), records
+
+
+def _header(request: web.Request, name: str) -> bytes:
+    # aiohttp decodes headers as UTF-8 with surrogateescape; plain .encode() raised on non-ASCII bytes (500).
+    return request.headers.get(name, "").encode("utf-8", "surrogateescape")
+
+
+def _bearer_ok(request: web.Request, token: str) -> bool:
+    return hmac.compare_digest(_header(request, "Authorization"), f"Bearer {token}".encode())
 
 
 async def ingest(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS_KEY]
     storage = request.app[STORAGE_KEY]
-    auth = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(auth.encode(), f"Bearer {settings.token}".encode()):
+    if not _bearer_ok(request, settings.token):
         await storage.bump("rejected_token")
         _LOGGER.warning("Ingest rejected: bad bearer token from %s", request.remote)
         return _error(401, "Authorization", "missing or wrong bearer token")
     ts_header = request.headers.get("X-Park-Timestamp", "")
-    try:
-        ts = int(ts_header)
-    except ValueError:
+    if _TS_RE.fullmatch(ts_header) is None:
+        # Bounded length too: a 400-digit number overflowed the float comparison below (500).
         await storage.bump("rejected_timestamp")
-        return _error(401, "X-Park-Timestamp", "required integer unix time in seconds")
+        return _error(401, "X-Park-Timestamp", "required integer unix time in seconds (ASCII digits)")
+    ts = int(ts_header)
     if abs(time.time() - ts) > settings.max_skew:
         # Replay protection: a captured request stops working after max_skew seconds.
         await storage.bump("rejected_timestamp")
@@ -110,7 +159,7 @@ async def ingest(request: web.Request) -> web.Response:
         return _error(413, "body", f"larger than {MAX_BODY} bytes")
     body = await request.read()
     expected = sign(settings.hmac_secret, ts_header, body)
-    if not hmac.compare_digest(request.headers.get("X-Park-Signature", "").encode(), expected.encode()):
+    if not hmac.compare_digest(_header(request, "X-Park-Signature"), expected.encode()):
         await storage.bump("rejected_signature")
         _LOGGER.warning("Ingest rejected: bad HMAC signature from %s", request.remote)
         return _error(401, "X-Park-Signature", "HMAC-SHA256 signature does not match timestamp and body")
@@ -126,6 +175,8 @@ async def ingest(request: web.Request) -> web.Response:
             doc = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise BodyError("body", f"not valid JSON: {err}") from None
+        except RecursionError:
+            raise BodyError("body", f"JSON nested deeper than {MAX_DEPTH} levels") from None
         park_id, batch_id, records = validate_batch(doc)
         key = request.headers.get("Idempotency-Key")
         if key is not None and key != batch_id:
@@ -133,6 +184,8 @@ async def ingest(request: web.Request) -> web.Response:
     except BodyError as err:
         await storage.bump("rejected_body")
         _LOGGER.warning("Ingest rejected: %s: %s", err.field, err)
+        if err.rejected:
+            return _error(400, err.field, str(err), rejected=err.rejected)
         return _error(400, err.field, str(err))
     response = await storage.store_batch(park_id, batch_id, records)
     if settings.ack_delay:
@@ -149,6 +202,11 @@ def _gunzip_limited(body: bytes) -> bytes:
         raise BodyError("body", f"not valid gzip: {err}") from None
     if d.unconsumed_tail:
         raise BodyError("body", f"decompressed body larger than {MAX_BODY * 4} bytes")
+    # zlib returns what it could of a cut stream; only a complete member (CRC and length checked) counts.
+    if not d.eof:
+        raise BodyError("body", "gzip stream is truncated (no CRC trailer)")
+    if d.unused_data:
+        raise BodyError("body", "data after the end of the gzip stream")
     return out
 
 
@@ -162,16 +220,19 @@ async def summary(request: web.Request) -> web.Response:
 
 async def list_records(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS_KEY]
-    if not hmac.compare_digest(
-        request.headers.get("Authorization", "").encode(), f"Bearer {settings.token}".encode()
-    ):
+    if not _bearer_ok(request, settings.token):
         return _error(401, "Authorization", "missing or wrong bearer token")
-    try:
-        limit = min(int(request.query.get("limit", "100")), 10_000)
-    except ValueError:
-        return _error(400, "limit", "must be an integer")
+    unknown = sorted(set(request.query) - {"kind", "limit"})
+    if unknown:
+        return _error(400, unknown[0][:64], "unknown query parameter")
+    raw_limit = request.query.get("limit", "100")
+    # SQLite takes LIMIT -1 as "no limit": only 1..LIMIT_MAX in ASCII digits is accepted.
+    if not re.fullmatch(r"[0-9]{1,6}", raw_limit) or not 1 <= int(raw_limit) <= LIMIT_MAX:
+        return _error(400, "limit", f"must be an integer 1-{LIMIT_MAX}")
     kind = request.query.get("kind")
-    return web.json_response(await request.app[STORAGE_KEY].records(kind, limit))
+    if kind is not None and kind not in KINDS:
+        return _error(400, "kind", f"must be one of {sorted(KINDS)}")
+    return web.json_response(await request.app[STORAGE_KEY].records(kind, int(raw_limit)))
 
 
 async def health(_request: web.Request) -> web.Response:
