@@ -8,6 +8,7 @@ This module only loads, validates and expands those declarations; decoding is in
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -183,8 +184,29 @@ def find_overlaps(points: Iterable[Point]) -> list[tuple[Point, Point]]:
 
 # --- schema --------------------------------------------------------------------------------------------
 
+
+def strict_int(value: Any) -> int:
+    """An integer, not a bool: YAML's ``true`` is an int subclass in Python and must not pass as unit 1."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise vol.Invalid("expected int")
+    return int(value)
+
+
+def finite_float(value: Any) -> float:
+    """A finite number (``.nan`` / ``.inf`` in YAML, "inf" in a text box are refused); not a bool."""
+    if isinstance(value, bool):
+        raise vol.Invalid("expected a number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as err:
+        raise vol.Invalid("expected a number") from err
+    if not math.isfinite(number):
+        raise vol.Invalid("must be a finite number")
+    return number
+
+
 _KEY = vol.All(str, vol.Match(r"^[a-z][a-z0-9_]*(\{n\})?[a-z0-9_]*$", msg="must be snake_case"))
-_ADDRESS = vol.All(int, vol.Range(min=0, max=65535))
+_ADDRESS = vol.All(strict_int, vol.Range(min=0, max=65535))
 
 
 def _unit(value: str) -> str:
@@ -197,9 +219,9 @@ POINT_FIELDS: dict[Any, Any] = {
     vol.Optional("address"): _ADDRESS,
     vol.Optional("data_type"): vol.Coerce(DataType),
     vol.Optional("word_order"): vol.Coerce(WordOrder),
-    vol.Optional("scale"): vol.All(vol.Coerce(float), vol.NotIn([0.0], msg="must not be 0")),
-    vol.Optional("offset"): vol.Coerce(float),
-    vol.Optional("precision"): vol.Any(None, vol.All(int, vol.Range(min=0, max=6))),
+    vol.Optional("scale"): vol.All(finite_float, vol.NotIn([0.0], msg="must not be 0")),
+    vol.Optional("offset"): finite_float,
+    vol.Optional("precision"): vol.Any(None, vol.All(strict_int, vol.Range(min=0, max=6))),
     vol.Optional("unit"): vol.Any(None, vol.All(str, _unit)),
     vol.Optional("device_class"): vol.Any(None, str),
     vol.Optional("state_class"): vol.Any(None, vol.In(["measurement", "total", "total_increasing"])),
@@ -207,9 +229,9 @@ POINT_FIELDS: dict[Any, Any] = {
     vol.Optional("platform"): vol.Coerce(Platform),
     vol.Optional("tier"): vol.Coerce(Tier),
     vol.Optional("writable"): bool,
-    vol.Optional("repeat"): vol.All(int, vol.Range(min=1, max=256)),
-    vol.Optional("stride"): vol.All(int, vol.Range(min=0, max=1000)),
-    vol.Optional("options"): {vol.Coerce(int): str},
+    vol.Optional("repeat"): vol.All(strict_int, vol.Range(min=1, max=256)),
+    vol.Optional("stride"): vol.All(strict_int, vol.Range(min=0, max=1000)),
+    vol.Optional("options"): {vol.Any(strict_int, vol.All(str, vol.Coerce(int))): str},
     vol.Optional("enabled_by_default"): bool,
     vol.Optional("simulate"): dict,
 }
@@ -232,8 +254,8 @@ DEVICE_TYPE_SCHEMA = vol.Schema(
         vol.Optional("name"): str,
         vol.Optional("manufacturer"): str,
         vol.Optional("model"): str,
-        vol.Optional("channels"): vol.All(int, vol.Range(min=1, max=256)),
-        vol.Optional("max_channels"): vol.All(int, vol.Range(min=1, max=256)),
+        vol.Optional("channels"): vol.All(strict_int, vol.Range(min=1, max=256)),
+        vol.Optional("max_channels"): vol.All(strict_int, vol.Range(min=1, max=256)),
         vol.Optional("points"): [dict],
     }
 )
@@ -263,7 +285,8 @@ def build_device_type(data: Mapping[str, Any], base: DeviceType | None = None) -
     points: dict[str, Point] = {p.key: p for p in base.points} if base else {}
     for index, raw in enumerate(data.get("points", [])):
         try:
-            if base is not None and raw.get("key") in points:
+            # A key that is not a string (a list, say) is not looked up: POINT_SCHEMA names it as invalid.
+            if base is not None and isinstance(raw.get("key"), str) and raw["key"] in points:
                 override = POINT_OVERRIDE_SCHEMA(raw)
                 points[override["key"]] = _build_point({**_point_dict(points[override["key"]]), **override})
             else:

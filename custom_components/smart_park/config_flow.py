@@ -85,13 +85,19 @@ from .enterprises import (
 )
 from .fire_linkage import hash_pin
 from .modbus import GatewayOfflineError, async_test_connection
-from .profile import ENGLISH, ParkProfile, ProfileError, ProfileIssue, load_yaml, parse_profile
+from .profile import (
+    ENGLISH,
+    MAX_PROFILE_BYTES,
+    ParkProfile,
+    ProfileError,
+    ProfileIssue,
+    load_yaml,
+    parse_profile,
+)
 
 CONF_NEW_PIN = "new_pin"
 CONF_CLEAR_PIN = "clear_pin"
 PIN_PATTERN = re.compile(r"\d{4,12}")
-# A profile of a few hundred devices is tens of kilobytes; refuse anything absurd from the network.
-MAX_PROFILE_BYTES = 4 * 1024 * 1024
 # Issues listed in the form; the rest are counted.
 MAX_LISTED_ISSUES = 20
 FETCH_TIMEOUT = 10
@@ -156,7 +162,10 @@ def _read_profile_file(config_dir: str, path: str) -> Any:
     if not file.is_relative_to(root):
         raise InvalidProfile("path_outside_config")
     try:
-        text = file.read_text(encoding="utf-8")
+        with file.open("rb") as handle:
+            # One byte over the cap is enough for load_yaml to refuse the file as too large.
+            raw = handle.read(MAX_PROFILE_BYTES + 1)
+        text = raw.decode("utf-8", errors="replace" if len(raw) > MAX_PROFILE_BYTES else "strict")
     except (OSError, UnicodeDecodeError) as err:
         raise InvalidProfile("path_not_readable") from err
     return load_yaml(text)
@@ -203,7 +212,8 @@ class ProfileFormMixin:
                     _read_profile_file, self.hass.config.config_dir, path
                 )
             else:
-                data = load_yaml(text)
+                # Parsing a large paste takes seconds of CPU: never on the event loop.
+                data = await self.hass.async_add_executor_job(load_yaml, text)
         except ProfileError as err:
             raise InvalidProfile("invalid_profile", err.issues) from err
         profile = await self.hass.async_add_executor_job(_parse, data, host, port)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import probatio as vol
-import yaml
 
+from . import safe_yaml
 from .catalogue import (
     MAX_UNIT,
     DeviceType,
@@ -22,13 +22,20 @@ from .catalogue import (
     build_device_type,
     builtin_device_types,
     find_overlaps,
+    strict_int,
 )
+
+# Pasted or fetched profile text beyond this is refused before parsing (a 1,000-enterprise park is 0.7 MB).
+MAX_PROFILE_BYTES = 2 * 1024 * 1024
 
 _ID = vol.All(
     str, vol.Length(min=1, max=64), vol.Match(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$", msg="letters, digits, _ or -")
 )
 _NAME = vol.All(str, vol.Length(min=1, max=100))
-_PORT = vol.All(int, vol.Range(min=1, max=65535))
+_PORT = vol.All(strict_int, vol.Range(min=1, max=65535))
+# Channel numbers: ints in YAML, digit strings once the profile went through JSON (the config entry).
+_CHANNEL_NUMBER = vol.Any(strict_int, vol.All(vol.Match(r"^\d{1,3}$"), vol.Coerce(int)))
+_BAUDRATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200]
 
 GATEWAY_SCHEMA = vol.Schema(
     {
@@ -38,10 +45,10 @@ GATEWAY_SCHEMA = vol.Schema(
         vol.Optional("host"): str,
         vol.Optional("port", default=502): _PORT,
         vol.Optional("serial_port"): str,
-        vol.Optional("baudrate", default=9600): vol.In([1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200]),
+        vol.Optional("baudrate", default=9600): vol.All(strict_int, vol.In(_BAUDRATES)),
         vol.Optional("parity", default="N"): vol.In(["N", "E", "O"]),
-        vol.Optional("stopbits", default=1): vol.In([1, 2]),
-        vol.Optional("bytesize", default=8): vol.In([7, 8]),
+        vol.Optional("stopbits", default=1): vol.All(strict_int, vol.In([1, 2])),
+        vol.Optional("bytesize", default=8): vol.All(strict_int, vol.In([7, 8])),
         vol.Optional("timeout", default=1.0): vol.All(vol.Coerce(float), vol.Range(min=0.05, max=30)),
     }
 )
@@ -49,8 +56,8 @@ BUILDING_SCHEMA = vol.Schema(
     {
         vol.Required("id"): _ID,
         vol.Optional("name"): _NAME,
-        vol.Required("floors"): vol.All(int, vol.Range(min=1, max=120)),
-        vol.Optional("basements", default=0): vol.All(int, vol.Range(min=0, max=10)),
+        vol.Required("floors"): vol.All(strict_int, vol.Range(min=1, max=120)),
+        vol.Optional("basements", default=0): vol.All(strict_int, vol.Range(min=0, max=10)),
     }
 )
 # The profile declares which enterprise ids devices may serve. The records themselves (USCC, contact, figures,
@@ -62,7 +69,7 @@ ENTERPRISE_SCHEMA = vol.Schema(
         vol.Required("id"): _ID,
         vol.Required("name"): _NAME,
         vol.Optional("building"): _ID,
-        vol.Optional("floor"): int,
+        vol.Optional("floor"): strict_int,
     },
     extra=vol.ALLOW_EXTRA,
 )
@@ -71,7 +78,7 @@ CHANNEL_FUNCTIONS: Mapping[str, tuple[str, ...]] = {"one_key_alarm": ("input_{n}
 CHANNEL_SCHEMA = vol.Schema(
     {
         vol.Optional("name"): _NAME,
-        vol.Optional("floor"): int,
+        vol.Optional("floor"): strict_int,
         vol.Optional("enterprise"): _ID,
         # Checked against CHANNEL_FUNCTIONS below, so that an unknown value gets its own translated message.
         vol.Optional("function"): str,
@@ -84,13 +91,13 @@ DEVICE_SCHEMA = vol.Schema(
         vol.Required("id"): _ID,
         vol.Required("type"): str,
         vol.Optional("gateway"): _ID,
-        vol.Required("unit"): int,
+        vol.Required("unit"): strict_int,
         vol.Optional("name"): _NAME,
         vol.Optional("building"): _ID,
-        vol.Optional("floor"): int,
+        vol.Optional("floor"): strict_int,
         vol.Optional("enterprise"): _ID,
-        vol.Optional("channels"): vol.All(int, vol.Range(min=1, max=256)),
-        vol.Optional("channel_map"): {vol.Coerce(int): CHANNEL_SCHEMA},
+        vol.Optional("channels"): vol.All(strict_int, vol.Range(min=1, max=256)),
+        vol.Optional("channel_map"): {_CHANNEL_NUMBER: CHANNEL_SCHEMA},
         vol.Optional("overrides"): [dict],
     }
 )
@@ -131,6 +138,10 @@ class ProfileError(Exception):
 # English message per code; strings.json has the same as exceptions.profile_<code> (a test checks both).
 ENGLISH: dict[str, str] = {
     "bad_yaml": "not valid YAML ({reason})",
+    "too_large": "the profile is larger than {max} MB",
+    "yaml_aliases": "more than {max} YAML aliases, or aliases that expand to more than {nodes} values",
+    "yaml_depth": "nested deeper than {max} levels (line {line})",
+    "duplicate_key": "key {key} appears twice in the same mapping (line {line})",
     "invalid": "{reason}",
     "required": "required field missing",
     "unknown_device_type": "unknown device type {type}",
@@ -247,13 +258,12 @@ class ParkProfile:
 
 
 def load_yaml(text: str) -> Any:
-    """Parse profile YAML text, reporting a syntax error as a profile issue."""
+    """Parse profile YAML text within the safe loader's limits; blocking (HA runs it in the executor)."""
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else str(err).splitlines()[0]
-        raise ProfileError([ProfileIssue("$", "bad_yaml", {"reason": where})]) from err
+        return safe_yaml.load(text, max_bytes=MAX_PROFILE_BYTES)
+    except safe_yaml.YamlError as err:
+        code = {"aliases": "yaml_aliases", "depth": "yaml_depth"}.get(err.code, err.code)
+        raise ProfileError([ProfileIssue("$", code, err.placeholders)]) from None
 
 
 def _fmt(path: Sequence[Any]) -> str:
@@ -301,13 +311,22 @@ def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -
     out = _Collector()
     if not isinstance(data, Mapping):
         raise ProfileError([ProfileIssue("$", "invalid", {"reason": "expected a mapping"})])
+    if safe_yaml.depth_exceeds(data):
+        # A document that did not come through load_yaml (stored, fetched as JSON) gets the same bound.
+        raise ProfileError([ProfileIssue("$", "yaml_depth", {"max": str(safe_yaml.MAX_DEPTH), "line": "?"})])
     doc = out.validate(PROFILE_SCHEMA, dict(data), [])
     if doc is None:
         raise ProfileError(out.issues)
 
     types = dict(builtin_device_types())
     for i, raw in enumerate(doc["device_types"]):
-        base_id = raw.get("extends") if isinstance(raw, Mapping) else None
+        if not isinstance(raw, Mapping):
+            out.add(["device_types", i], "invalid", reason="expected a mapping")
+            continue
+        base_id = raw.get("extends")
+        if base_id is not None and not isinstance(base_id, str):
+            out.add(["device_types", i, "extends"], "invalid", reason="expected str")
+            continue
         if base_id is not None and base_id not in types:
             out.add(["device_types", i, "extends"], "unknown_device_type", type=base_id)
             continue

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any
 
 import pytest
+import yaml
 
-from custom_components.smart_park.profile import ProfileError, parse_profile
+from custom_components.smart_park.profile import MAX_PROFILE_BYTES, ProfileError, load_yaml, parse_profile
 from simulator.reference import reference_profile
 
 
@@ -241,3 +243,125 @@ def test_bad_gateway_is_reported_once() -> None:
     data = _small()
     data["gateways"][0]["port"] = 0
     assert _issues(data) == [("gateways[0].port", "invalid", {"reason": "value must be at least 1"})]
+
+
+# --- malformed documents (issue #11 item 9): every bad shape is a path-named issue, never a crash ---
+
+
+def _with(change: Any) -> dict[str, Any]:
+    data = _small()
+    change(data)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "reason"),
+    [
+        (lambda d: d.update(device_types=[42]), "device_types[0]", "expected a mapping"),
+        (
+            lambda d: d.update(device_types=[{"type": "x", "extends": ["energy_meter"]}]),
+            "device_types[0].extends",
+            "expected str",
+        ),
+        (
+            lambda d: d.update(device_types=[{"type": "x", "extends": {"a": 1}}]),
+            "device_types[0].extends",
+            "expected str",
+        ),
+        (
+            lambda d: d["devices"][0].update(overrides=[{"key": ["level"], "scale": 2}]),
+            "devices[0].overrides[0].key",
+            "expected str",
+        ),
+        (
+            lambda d: d["devices"][1].update(overrides=[{"key": ["energy_import"]}]),
+            "devices[1].overrides[0].key",
+            "expected str",
+        ),
+        (lambda d: d["devices"][0].update(unit=True), "devices[0].unit", "expected int"),
+        (lambda d: d["buildings"][0].update(floors=True), "buildings[0].floors", "expected int"),
+        (lambda d: d["gateways"][0].update(stopbits=True), "gateways[0].stopbits", "expected int"),
+        (
+            lambda d: d["devices"][1].update(overrides=[{"key": "energy_import", "scale": float("nan")}]),
+            "devices[1].overrides[0].scale",
+            "must be a finite number",
+        ),
+        (
+            lambda d: d["devices"][1].update(overrides=[{"key": "energy_import", "scale": "inf"}]),
+            "devices[1].overrides[0].scale",
+            "must be a finite number",
+        ),
+        (
+            lambda d: d["devices"][1].update(overrides=[{"key": "energy_import", "offset": float("-inf")}]),
+            "devices[1].overrides[0].offset",
+            "must be a finite number",
+        ),
+    ],
+)
+def test_malformed_shapes_are_path_named(change: Any, path: str, reason: str) -> None:
+    # The bad field is named first (a refused building also makes its references unknown).
+    assert _issues(_with(change))[0] == (path, "invalid", {"reason": reason})
+
+
+def test_nan_scale_from_yaml_text() -> None:
+    text = yaml.safe_dump(_small(), allow_unicode=True) + (
+        "device_types:\n- type: meter2\n  extends: energy_meter\n  points:\n"
+        "  - {key: energy_import, scale: .nan}\n"
+    )
+    assert _issues(text) == [
+        ("device_types[0].points[0].scale", "invalid", {"reason": "must be a finite number"})
+    ]
+
+
+def test_deep_nesting_refused() -> None:
+    """5,000 nested lists overflowed Python's stack (RecursionError); now the depth limit names the line."""
+    text = "park: {id: p1, name: P}\ndevices: " + "[" * 5000 + "]" * 5000 + "\n"
+    assert _issues(text) == [("$", "yaml_depth", {"max": "32", "line": "2"})]
+    # The same bound holds for a document that did not come from YAML text.
+    deep: Any = []
+    for _ in range(5000):
+        deep = [deep]
+    assert _issues({"park": {"id": "p1", "name": "P"}, "devices": deep}) == [
+        ("$", "yaml_depth", {"max": "32", "line": "?"})
+    ]
+
+
+def test_alias_bomb_refused() -> None:
+    """A ~1.8 KB profile whose aliases expand to millions of values (it became an 8 MB config entry)."""
+    lines = ["park: {id: p1, name: P}", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 8)]
+    text = "\n".join(lines) + "\n"
+    assert len(text) < 2000
+    started = time.perf_counter()
+    assert _issues(text) == [("$", "yaml_aliases", {"max": "200", "nodes": "400000"})]
+    assert time.perf_counter() - started < 1
+
+
+def test_too_many_aliases_refused() -> None:
+    text = "park: {id: p1, name: P}\nbase: &b 1\nlist: [" + ", ".join(["*b"] * 201) + "]\n"
+    assert _issues(text) == [("$", "yaml_aliases", {"max": "200", "nodes": "400000"})]
+
+
+def test_merge_keys_still_work() -> None:
+    """A small anchor reused with a merge key is ordinary YAML and stays accepted."""
+    merged = load_yaml("base: &b {host: h, port: 1}\ngw: {<<: *b, port: 2}\n")
+    assert merged["gw"] == {"host": "h", "port": 2}
+
+
+def test_duplicate_key_refused() -> None:
+    """The second `unit:` silently won before; now the duplicate is named with its line."""
+    text = (
+        "park: {id: p1, name: P}\n"
+        "gateways: [{id: gw1, host: 127.0.0.1}]\n"
+        "devices:\n"
+        "- id: tank\n"
+        "  type: fire_water_tank\n"
+        "  unit: 1\n"
+        "  unit: 2\n"
+    )
+    assert _issues(text) == [("$", "duplicate_key", {"key": "unit", "line": "7"})]
+
+
+def test_profile_size_cap() -> None:
+    text = "park: {id: p1, name: P}\n# " + "x" * (MAX_PROFILE_BYTES) + "\n"
+    assert _issues(text) == [("$", "too_large", {"max": "2"})]
