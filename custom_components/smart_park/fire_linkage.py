@@ -100,6 +100,7 @@ class InputRef:
     device_id: str
     key: str
     floor: int | None
+    tier: Tier  # the poll that reads it: only that poll can say it is unreadable
 
 
 @dataclass(slots=True)
@@ -203,6 +204,7 @@ def build_groups(
                     device.id,
                     point.key,
                     _floor_of(device, point.channel),
+                    point.tier,
                 )
                 groups[group_id].inputs[ref.input_id] = ref
     for kind, (device_type, key) in DETECTORS.items():
@@ -211,8 +213,11 @@ def build_groups(
         for device in profile.devices.values():
             if device.device_type.type != device_type or (group_id := group_of(device)) not in groups:
                 continue
-            ref = InputRef(f"{device.id}.{key}", group_id, kind, device.id, key, device.floor)
+            point = next(p for p in device.points if p.key == key)
+            ref = InputRef(f"{device.id}.{key}", group_id, kind, device.id, key, device.floor, point.tier)
             groups[group_id].inputs[ref.input_id] = ref
+    for runtime in groups.values():
+        runtime.group.declare_inputs(runtime.inputs)
     return groups
 
 
@@ -239,6 +244,8 @@ class FireLinkage:
             for ref in group.inputs.values():
                 self._device_inputs.setdefault(ref.device_id, []).append(ref)
         self._active: dict[str, bool] = {}
+        # Inputs whose last read succeeded; missing ones (not read since start) are unreadable.
+        self._readable: dict[str, bool] = {}
         # Groups whose alarm bells are paused while the evacuation message plays (bell/message alternation).
         self._paused: set[str] = set()
         self._listeners: Listeners[[]] = Listeners()
@@ -272,6 +279,10 @@ class FireLinkage:
         for key, coordinator in runtime.coordinators.items():
             if key in wanted:
                 coordinator.hooks.append(self._async_on_readings)
+                # The first polls ran before this hook: they are the inputs' first reads (a dead gateway's
+                # inputs stay unreadable, so a restored alarm cannot be reset until they are read).
+                if coordinator.data is not None:
+                    await self._async_on_readings(key[0], key[1], coordinator.data)
         await self.async_drive()
 
     @callback
@@ -307,8 +318,14 @@ class FireLinkage:
         touched: set[str] = set()
         for device_id, reading in readings.items():
             for ref in self._device_inputs.get(device_id, ()):
+                if ref.tier is not tier:
+                    continue  # this poll does not read the input
+                readable = reading.available and ref.key in reading.values
+                if self._readable.get(ref.input_id) != readable:
+                    self._readable[ref.input_id] = readable
+                    touched.add(ref.group_id)
                 # An unreadable input keeps its last value: a dead controller must not clear an alarm.
-                if reading.available and ref.key in reading.values:
+                if readable:
                     is_active = bool(reading.values[ref.key])
                     if self._active.get(ref.input_id) != is_active:
                         self._active[ref.input_id] = is_active
@@ -322,6 +339,7 @@ class FireLinkage:
         for group_id in touched:
             group = self.groups[group_id]
             active = [i for i in group.inputs if self._active.get(i)]
+            group.group.update_readable(i for i in group.inputs if not self._readable.get(i))
             transitions = group.group.update_inputs(active, now)
             transitions += group.group.update_faults(group.faults(), now)
             self._after(group, transitions, Source.FIELD)
@@ -645,7 +663,7 @@ class FireLinkage:
         )
 
     async def async_reset(self, group_id: str | None, context: Context | None, pin: str | None) -> None:
-        """Return latched groups to normal; refused while an input is active."""
+        """Return latched groups to normal; refused while an input is active or unreadable."""
         groups = self.resolve_groups(group_id, "reset", context)
         await self._async_command(
             "reset",
@@ -720,6 +738,7 @@ class FireLinkage:
                     **group.group.as_dict(),
                     "state": group.group.state.value,
                     "active": sorted(group.group.active),
+                    "unreadable": sorted(group.group.unreadable),
                     "faults": sorted(group.faults()),
                     "paused": group_id in self._paused,
                     "inputs": len(group.inputs),

@@ -7,7 +7,8 @@ testable on its own and the state persists as a plain dict.
 Rules (GB 55036-2022 §12.0.5: all sounders of the affected scope start and stop together):
 - an alarm latches: inputs going quiet do not stop the bells;
 - silence stops the bells but keeps the alarm latched; an input not seen before re-sounds them;
-- reset is refused while any input is still active, and returns the group to normal;
+- reset is refused while any input is still active or cannot be read (a dead gateway must not let an alarm be
+  reset blind: every input starts unreadable until it is read), and returns the group to normal;
 - a disabled group never sounds, but still records what it sees;
 - faults (controller offline, mains or battery lost, bell circuit open) are shown beside the alarm state and
   never stop the healthy controllers from sounding.
@@ -84,6 +85,10 @@ class LinkageGroup:
     silenced_inputs: set[str] = field(default_factory=set)
     active: set[str] = field(default_factory=set)
     faults: set[str] = field(default_factory=set)
+    # Every input the group listens to, and those whose current value is not known (never read, or the last
+    # read failed): a reset needs all of them read and clear.
+    inputs: frozenset[str] = frozenset()
+    unreadable: set[str] = field(default_factory=set)
     alarm_since: datetime | None = None
     testing_until: datetime | None = None
 
@@ -141,6 +146,15 @@ class LinkageGroup:
             self.testing_until = None
         return self._move(old, at, cause, None, new_inputs)
 
+    def declare_inputs(self, inputs: Iterable[str]) -> None:
+        """Name the group's inputs; each counts as unreadable until :meth:`update_readable` says otherwise."""
+        self.inputs = frozenset(inputs)
+        self.unreadable = set(self.inputs)
+
+    def update_readable(self, unreadable: Iterable[str]) -> None:
+        """Feed the inputs whose value could not be read now (they keep their last value meanwhile)."""
+        self.unreadable = set(unreadable)
+
     def update_faults(self, faults: Iterable[str], at: datetime) -> list[Transition]:
         """Feed the group's current faults (e.g. ``"b1_bells.offline"``)."""
         old = self.state
@@ -157,11 +171,14 @@ class LinkageGroup:
         return self._move(old, at, "silence", user_id)
 
     def reset(self, at: datetime, user_id: str | None) -> list[Transition]:
-        """Return to normal; refused while an input is still active."""
+        """Return to normal; refused while an input is still active or cannot be read."""
         if self.active:
             raise LinkageRefused("inputs_active", inputs=", ".join(sorted(self.active)))
         if not self.latched and not self.seen:
             raise LinkageRefused("nothing_to_reset")
+        if self.unreadable:
+            # An unreadable call point may be pressed right now: resetting would stop the bells of a fire.
+            raise LinkageRefused("inputs_unreadable", inputs=", ".join(sorted(self.unreadable)))
         old = self.state
         self.latched = self.silenced = False
         self.seen.clear()

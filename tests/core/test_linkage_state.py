@@ -130,3 +130,38 @@ def test_state_survives_a_restart() -> None:
     # After the restart the still-pressed call point is known, so it does not re-sound; a new one does.
     assert restored.update_inputs([CP3], at(5)) == []
     assert restored.update_inputs([CP3, CP1], at(6))[0].cause == "resound"
+
+
+def test_reset_refused_while_an_input_cannot_be_read() -> None:
+    """An input never read (after a restart) or whose read failed may be pressed: reset must wait for it."""
+    group = LinkageGroup("b1")
+    group.declare_inputs([CP1, CP3])
+    assert group.unreadable == {CP1, CP3}  # nothing read yet
+    group.update_readable([])
+    group.update_inputs([CP3], at(0))
+    group.update_inputs([], at(1))
+    group.update_readable([CP1])  # CP1's controller stopped answering
+    with pytest.raises(LinkageRefused) as info:
+        group.reset(at(2), "admin")
+    assert info.value.reason == "inputs_unreadable"
+    assert info.value.placeholders == {"inputs": CP1}
+    assert group.state is LinkageState.ALARM
+    assert group.bells_on(at(2))
+    group.update_readable([])
+    group.reset(at(3), "admin")
+    assert group.state is LinkageState.NORMAL
+
+
+def test_restored_alarm_cannot_be_reset_before_its_inputs_are_read() -> None:
+    """After a restart mid-alarm every input is unknown until read, even with none active."""
+    group = LinkageGroup("b2")
+    group.update_inputs([CP1], at(0))
+    group.update_inputs([], at(1))
+    restored = LinkageGroup("b2")
+    restored.declare_inputs([CP1, CP3])
+    restored.restore(group.as_dict())
+    assert not restored.active
+    with pytest.raises(LinkageRefused) as info:
+        restored.reset(at(2), "admin")
+    assert (info.value.reason, info.value.placeholders) == ("inputs_unreadable", {"inputs": f"{CP1}, {CP3}"})
+    assert restored.state is LinkageState.ALARM

@@ -1,0 +1,172 @@
+"""Reset rules and alarm episodes of the fire-bell linkage against the simulator (#11 items 3 and 12).
+
+The park has two gateways so that one building's controller can be out of reach while HA runs on.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+
+from custom_components.smart_park.audit import Outcome
+from custom_components.smart_park.catalogue import Tier
+from custom_components.smart_park.const import CONF_PROFILE, DOMAIN
+from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from custom_components.smart_park.linkage import LinkageState
+from custom_components.smart_park.profile import parse_profile
+from simulator.server import ParkSimulator
+
+from .conftest import entry_options
+from .helpers import async_poll, async_poll_until_recovered
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+BELLS_A, BELLS_C = 6, 3
+B2_INPUTS = "bells_c.call_point_1, bells_c.call_point_2, bells_c.call_point_3"
+
+
+def document(ports: dict[str, int]) -> dict[str, Any]:
+    """b1's controller on gw1, b2's on gw2."""
+    return {
+        "park": {"id": "rr_park", "name": "Reset rules park"},
+        "gateways": [
+            {"id": "gw1", "host": "127.0.0.1", "port": ports.get("gw1", 5020), "timeout": 0.3},
+            {"id": "gw2", "host": "127.0.0.1", "port": ports.get("gw2", 5021), "timeout": 0.3},
+        ],
+        "buildings": [{"id": "b1", "name": "1号楼", "floors": 6}, {"id": "b2", "name": "2号楼", "floors": 3}],
+        "devices": [
+            {
+                "id": "bells_a",
+                "type": "fire_bell_controller",
+                "gateway": "gw1",
+                "unit": 1,
+                "building": "b1",
+                "channels": BELLS_A,
+            },
+            {
+                "id": "bells_c",
+                "type": "fire_bell_controller",
+                "gateway": "gw2",
+                "unit": 1,
+                "building": "b2",
+                "channels": BELLS_C,
+            },
+        ],
+    }
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[ParkSimulator]:
+    """The park's simulator, both gateways on ephemeral ports."""
+    simulator = ParkSimulator(parse_profile(document({})), port_override={"gw1": 0, "gw2": 0}, dynamics=False)
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+@pytest.fixture
+async def park(hass: HomeAssistant, sim: ParkSimulator) -> AsyncIterator[SmartParkConfigEntry]:
+    """The park set up in HA, polls on demand."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Reset rules park",
+        unique_id="rr_park",
+        data={
+            CONF_HOST: "127.0.0.1",
+            CONF_PORT: sim.ports["gw1"],
+            CONF_PROFILE: copy.deepcopy(document(sim.ports)),
+        },
+        options=entry_options(),
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    yield entry  # type: ignore[misc]
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def bells(sim: ParkSimulator, device_id: str, count: int) -> list[bool]:
+    return [bool(sim.get_value(device_id, f"bell_{n}")) for n in range(1, count + 1)]
+
+
+async def reset(hass: HomeAssistant, user: MockUser, **data: Any) -> None:
+    await hass.services.async_call(
+        DOMAIN, "reset_alarm", data, blocking=True, context=Context(user_id=user.id)
+    )
+
+
+async def test_reset_refused_after_restart_while_the_controller_cannot_be_read(
+    hass: HomeAssistant, park: SmartParkConfigEntry, sim: ParkSimulator, hass_admin_user: MockUser
+) -> None:
+    """Restart mid-alarm with b2's gateway down: the call points are unknown, so an admin reset is refused."""
+    sim.press_call_point("bells_c", 2)
+    await async_poll(hass, park, Tier.SAFETY)
+    sim.release_call_point("bells_c", 2)
+    await async_poll(hass, park, Tier.SAFETY)
+    assert park.runtime_data.linkage.groups["b2"].group.state is LinkageState.ALARM
+
+    assert await hass.config_entries.async_unload(park.entry_id)
+    await hass.async_block_till_done()
+    await sim.gateway_down("gw2")
+    assert await hass.config_entries.async_setup(park.entry_id)  # gw1 answers: the park starts
+    await hass.async_block_till_done()
+    group = park.runtime_data.linkage.groups["b2"]
+    assert group.group.state is LinkageState.ALARM
+
+    for data in ({"group": "b2"}, {}):  # the named group, and every group
+        with pytest.raises(ServiceValidationError) as err:
+            await reset(hass, hass_admin_user, **data)
+        assert err.value.translation_key == "linkage_inputs_unreadable"
+        assert err.value.translation_placeholders == {
+            "command": "reset",
+            "group": "2号楼",
+            "inputs": B2_INPUTS,
+        }
+    assert str(err.value) == (
+        "Cannot reset 2号楼: these inputs cannot be read, so they may still be active "
+        f"({B2_INPUTS}). Restore the connection to the controller or detector first"
+    )
+    assert group.group.state is LinkageState.ALARM
+    refused = [e for e in park.runtime_data.audit.entries() if e.outcome is Outcome.REFUSED]
+    assert [(e.action, e.data["reason"], e.user_id) for e in refused] == [
+        ("reset", "inputs_unreadable", hass_admin_user.id)
+    ] * 2
+
+    # The gateway comes back: the call points read clear and the reset goes through.
+    await sim.gateway_up("gw2")
+    await async_poll_until_recovered(hass, park)
+    await reset(hass, hass_admin_user, group="b2")
+    assert group.group.state is LinkageState.NORMAL
+    await async_poll(hass, park, Tier.SAFETY)
+    assert bells(sim, "bells_c", BELLS_C) == [False] * BELLS_C
+
+
+async def test_reset_refused_when_the_gateway_is_lost_after_the_release(
+    hass: HomeAssistant, park: SmartParkConfigEntry, sim: ParkSimulator, hass_admin_user: MockUser
+) -> None:
+    """A call point read released, then its gateway goes: the last value is no longer known to be true."""
+    sim.press_call_point("bells_c", 1)
+    await async_poll(hass, park, Tier.SAFETY)
+    sim.release_call_point("bells_c", 1)
+    await async_poll(hass, park, Tier.SAFETY)
+    await sim.gateway_down("gw2")
+    await async_poll(hass, park, Tier.SAFETY)
+    with pytest.raises(ServiceValidationError) as err:
+        await reset(hass, hass_admin_user, group="b2")
+    assert err.value.translation_key == "linkage_inputs_unreadable"
+    assert park.runtime_data.linkage.groups["b2"].group.state is LinkageState.ALARM
+    # b1 on the healthy gateway is not held back by b2's.
+    sim.press_call_point("bells_a", 4)
+    await async_poll(hass, park, Tier.SAFETY)
+    sim.release_call_point("bells_a", 4)
+    await async_poll(hass, park, Tier.SAFETY)
+    await reset(hass, hass_admin_user, group="b1")
+    assert park.runtime_data.linkage.groups["b1"].group.state is LinkageState.NORMAL
