@@ -24,7 +24,7 @@ from custom_components.smart_park.logbook import describe_audit, describe_incide
 from simulator.server import ParkSimulator
 
 from .conftest import PARK_ID, entry_options
-from .helpers import async_poll
+from .helpers import async_poll, eid
 from .test_one_key import TERMINAL
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -150,7 +150,7 @@ async def test_logbook(
         ("Smart Park", f"acknowledge lamp on: {TERMINAL}", None),
     ]
     sensor = next(item for item in response["result"] if item.get("message", "").startswith("opened at"))
-    assert sensor["entity_id"] == "sensor.ce_shi_xiao_wei_yuan_open_incidents"
+    assert sensor["entity_id"] == eid(hass, "sensor", "test_park_open_incidents")
 
 
 async def test_diagnostics_audit_and_incidents(

@@ -19,14 +19,14 @@ from custom_components.smart_park.profile import parse_profile
 from simulator.server import ParkSimulator
 
 from .conftest import PARK_ID, entry_options, park_document
-from .helpers import async_poll, async_poll_until_recovered
+from .helpers import async_poll, async_poll_until_recovered, eid, entity_state
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-SMOKE_ENTITIES = (
-    "binary_sensor.smoke_detector_smoke_alarm",
-    "binary_sensor.smoke_detector_fault",
-    "sensor.smoke_detector_battery",
+SMOKE_ENTITIES = (  # platform, unique id
+    ("binary_sensor", "test_park_smoke_detector_smoke_alarm"),
+    ("binary_sensor", "test_park_smoke_detector_fault"),
+    ("sensor", "test_park_smoke_detector_battery"),
 )
 DEVICE_ISSUE = f"{PARK_ID}_device_smoke_detector_offline"
 GATEWAY_ISSUE = f"{PARK_ID}_gateway_gw1_offline"
@@ -51,17 +51,18 @@ async def test_silent_unit_unavailable_then_recovers(
     simulator.silence_unit("smoke_detector")
     for _ in range(2):
         await async_poll(hass, init_integration)
-    for entity_id in SMOKE_ENTITIES:
+    for platform, unique_id in SMOKE_ENTITIES:
+        entity_id = eid(hass, platform, unique_id)
         assert hass.states.get(entity_id).state == STATE_UNAVAILABLE, entity_id
-    assert hass.states.get("binary_sensor.gas_detector_gas_alarm").state == "off"
-    assert hass.states.get("sensor.energy_meter_power").state == "15000"
+    assert entity_state(hass, "binary_sensor", "test_park_gas_detector_gas_alarm").state == "off"
+    assert entity_state(hass, "sensor", "test_park_energy_meter_power").state == "15000"
     assert len(engine_lines(caplog, "Device smoke_detector (unit 5 on gateway gw1) is unavailable")) == 1
 
     simulator.silence_unit("smoke_detector", silent=False)
     for _ in range(2):
         await async_poll(hass, init_integration)
-    assert hass.states.get("binary_sensor.smoke_detector_smoke_alarm").state == "off"
-    assert hass.states.get("sensor.smoke_detector_battery").state == "95"
+    assert entity_state(hass, "binary_sensor", "test_park_smoke_detector_smoke_alarm").state == "off"
+    assert entity_state(hass, "sensor", "test_park_smoke_detector_battery").state == "95"
     assert len(engine_lines(caplog, "Device smoke_detector (unit 5 on gateway gw1) is available again")) == 1
     assert len(engine_lines(caplog, "is unavailable")) == 1
 
@@ -72,8 +73,11 @@ async def test_gateway_down_then_up(
     """A dead gateway makes all its entities unavailable; they recover when it is back (after backoff)."""
     await simulator.gateway_down("gw1")
     await async_poll(hass, init_integration)
-    assert hass.states.get("sensor.energy_meter_power").state == STATE_UNAVAILABLE
-    assert hass.states.get("binary_sensor.fire_bell_controller_call_point_1").state == STATE_UNAVAILABLE
+    assert entity_state(hass, "sensor", "test_park_energy_meter_power").state == STATE_UNAVAILABLE
+    assert (
+        entity_state(hass, "binary_sensor", "test_park_fire_bell_controller_call_point_1").state
+        == STATE_UNAVAILABLE
+    )
     coordinator = init_integration.runtime_data.coordinators[("gw1", Tier.FAST)]
     assert not coordinator.last_update_success
     # The failure is reported with the translated exception message.
@@ -83,8 +87,8 @@ async def test_gateway_down_then_up(
 
     await simulator.gateway_up("gw1")
     await async_poll_until_recovered(hass, init_integration)
-    assert hass.states.get("sensor.energy_meter_power").state == "15000"
-    assert hass.states.get("binary_sensor.fire_bell_controller_call_point_1").state == "off"
+    assert entity_state(hass, "sensor", "test_park_energy_meter_power").state == "15000"
+    assert entity_state(hass, "binary_sensor", "test_park_fire_bell_controller_call_point_1").state == "off"
 
 
 @pytest.mark.parametrize("options", [entry_options(**{CONF_OFFLINE_THRESHOLD: 0})])

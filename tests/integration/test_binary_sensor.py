@@ -15,7 +15,8 @@ from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from simulator.server import ParkSimulator
 
-from .helpers import async_poll
+from .conftest import PARK_ID
+from .helpers import async_poll, eid, entity_state
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -39,17 +40,25 @@ async def test_call_point_and_alarm_button(
     hass: HomeAssistant, init_integration: SmartParkConfigEntry, simulator: ParkSimulator
 ) -> None:
     """A pressed call point shows on the next safety poll, a one-key alarm on the next fast poll."""
-    assert hass.states.get("binary_sensor.fire_bell_controller_call_point_3").state == STATE_OFF
-    assert hass.states.get("binary_sensor.one_key_alarm_alarm").state == STATE_OFF
+    assert (
+        entity_state(hass, "binary_sensor", f"{PARK_ID}_fire_bell_controller_call_point_3").state == STATE_OFF
+    )
+    assert entity_state(hass, "binary_sensor", f"{PARK_ID}_one_key_alarm_alarm_active").state == STATE_OFF
     simulator.press_call_point("fire_bell_controller", 3)
     simulator.press_alarm_button("one_key_alarm")
     await async_poll(hass, init_integration, Tier.SAFETY, Tier.FAST)
-    assert hass.states.get("binary_sensor.fire_bell_controller_call_point_3").state == STATE_ON
-    assert hass.states.get("binary_sensor.fire_bell_controller_call_point_2").state == STATE_OFF
-    assert hass.states.get("binary_sensor.one_key_alarm_alarm").state == STATE_ON
+    assert (
+        entity_state(hass, "binary_sensor", f"{PARK_ID}_fire_bell_controller_call_point_3").state == STATE_ON
+    )
+    assert (
+        entity_state(hass, "binary_sensor", f"{PARK_ID}_fire_bell_controller_call_point_2").state == STATE_OFF
+    )
+    assert entity_state(hass, "binary_sensor", f"{PARK_ID}_one_key_alarm_alarm_active").state == STATE_ON
     simulator.release_call_point("fire_bell_controller", 3)
     await async_poll(hass, init_integration, Tier.SAFETY)
-    assert hass.states.get("binary_sensor.fire_bell_controller_call_point_3").state == STATE_OFF
+    assert (
+        entity_state(hass, "binary_sensor", f"{PARK_ID}_fire_bell_controller_call_point_3").state == STATE_OFF
+    )
 
 
 async def test_channels_follow_the_profile(
@@ -57,14 +66,16 @@ async def test_channels_follow_the_profile(
 ) -> None:
     """A six-floor bell controller gets six call points (of 32 possible); channel n is in the name."""
     call_points = [
-        state.entity_id
-        for state in hass.states.async_all("binary_sensor")
-        if state.entity_id.startswith("binary_sensor.fire_bell_controller_call_point_")
+        entry.entity_id
+        for entry in er.async_entries_for_config_entry(entity_registry, init_integration.entry_id)
+        if entry.unique_id.startswith(f"{PARK_ID}_fire_bell_controller_call_point_")
     ]
     assert len(call_points) == 6
-    state = hass.states.get("binary_sensor.fire_bell_controller_call_point_6")
+    state = entity_state(hass, "binary_sensor", f"{PARK_ID}_fire_bell_controller_call_point_6")
     assert state.attributes["friendly_name"] == "Fire Bell Controller Call point 6"
     assert state.attributes["device_class"] == "safety"
     # All call points share one translation, with the channel as placeholder.
-    entry = entity_registry.async_get("binary_sensor.fire_bell_controller_call_point_6")
+    entry = entity_registry.async_get(
+        eid(hass, "binary_sensor", f"{PARK_ID}_fire_bell_controller_call_point_6")
+    )
     assert entry.translation_key == "call_point"

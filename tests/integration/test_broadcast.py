@@ -50,7 +50,7 @@ from .broadcast_helpers import (
     zone_entity,
     zone_state,
 )
-from .helpers import async_poll
+from .helpers import async_poll, entity_state
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -315,7 +315,7 @@ async def test_amplifier_fault_is_a_problem_and_a_repair_issue(
     issue_id = f"{park.runtime_data.profile.id}_broadcast_amplifier_fault_{PA}"
     sim.set_value(PA, "amplifier_fault", True)
     await async_poll(hass, park, Tier.NORMAL)
-    fault = hass.states.get("binary_sensor.broadcast_a_amplifier_fault")
+    fault = entity_state(hass, "binary_sensor", "bc_park_pa_amplifier_fault")
     assert fault is not None
     assert fault.state == STATE_ON
     issue = issues.async_get_issue(DOMAIN, issue_id)

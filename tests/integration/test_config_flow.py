@@ -37,6 +37,7 @@ from simulator.advertise import SERVICE_TYPE, build_service_info
 from simulator.server import ParkSimulator
 
 from .conftest import PARK_ID, PARK_NAME, entry_options, park_document
+from .helpers import entity_state, find_entity
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -109,7 +110,7 @@ async def test_user_flow_with_profile_text(hass: HomeAssistant, simulator: ParkS
     assert result["result"].unique_id == PARK_ID
     await hass.async_block_till_done()
     entry = hass.config_entries.async_entries(DOMAIN)[0]
-    assert hass.states.get("sensor.fire_water_tank_water_level") is not None
+    assert entity_state(hass, "sensor", "test_park_fire_water_tank_level") is not None
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -249,7 +250,7 @@ async def test_zeroconf_then_profile_step(hass: HomeAssistant, advertised: ParkS
     assert result["result"].unique_id == PARK_ID
     await hass.async_block_till_done()
     # The default gateway (the advertised one) serves the devices.
-    assert hass.states.get("sensor.energy_meter_power").state == "15000"
+    assert entity_state(hass, "sensor", "test_park_energy_meter_power").state == "15000"
     assert await hass.config_entries.async_unload(result["result"].entry_id)
 
 
@@ -366,7 +367,7 @@ async def test_options_flow(hass: HomeAssistant, init_integration: MockConfigEnt
     runtime = entry.runtime_data
     assert set(runtime.profile.devices) == {"fire_water_tank", "energy_meter"}
     assert runtime.coordinators[("gw1", Tier.FAST)].interval == 0.5
-    assert hass.states.get("sensor.water_meter_water_consumption") is None
+    assert find_entity(hass, "sensor", "test_park_water_meter_volume") is None
 
 
 async def test_options_flow_invalid_profile(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:

@@ -34,7 +34,7 @@ from custom_components.smart_park.profile import parse_profile
 from simulator.server import ParkSimulator
 
 from .conftest import entry_options
-from .helpers import async_poll
+from .helpers import async_poll, eid, entity_state
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -119,14 +119,17 @@ def bells(sim: ParkSimulator, device_id: str, count: int) -> list[bool]:
     return [bool(sim.get_value(device_id, f"bell_{n}")) for n in range(1, count + 1)]
 
 
-def state(hass: HomeAssistant, entity_id: str) -> str:
+def state(hass: HomeAssistant, entity: str | tuple[str, str]) -> str:
+    """State of an entity given by entity id or by (platform, unique id)."""
+    entity_id = eid(hass, *entity) if isinstance(entity, tuple) else entity
     current = hass.states.get(entity_id)
     assert current is not None, entity_id
     return current.state
 
 
-B1 = "sensor.fire_bell_linkage_1hao_lou_linkage_state"
-B2 = "sensor.fire_bell_linkage_2hao_lou_linkage_state"
+# Linkage state sensors of buildings 1 and 2: (platform, unique id).
+B1 = ("sensor", "lk_park_linkage_b1_state")
+B2 = ("sensor", "lk_park_linkage_b2_state")
 
 
 async def call(hass: HomeAssistant, service: str, user: MockUser | None = None, **data: Any) -> None:
@@ -155,10 +158,10 @@ async def test_call_point_rings_every_bell_of_the_building(
     assert sorted(w.device_id for w in writes) == ["bells_a", "bells_b"]
     assert state(hass, B1) == "alarm"
     assert state(hass, B2) == "normal"
-    attributes = hass.states.get(B1).attributes  # type: ignore[union-attr]
+    attributes = hass.states.get(eid(hass, *B1)).attributes  # type: ignore[union-attr]
     assert attributes["alarm_inputs"] == ["bells_b.call_point_2"]
     assert attributes["bells_on"] is True
-    assert state(hass, "siren.bells_a_bell_1") == STATE_ON
+    assert state(hass, eid(hass, "siren", "lk_park_bells_a_bell_1")) == STATE_ON
     # The alarm opened one fire incident at the pressed call point's place.
     [incident] = park.runtime_data.incidents.open_incidents()
     assert (incident.kind, incident.building, incident.floor) == ("fire", "b1", 2)
@@ -299,7 +302,7 @@ async def test_controller_offline_is_a_fault_and_the_others_still_sound(
     sim.silence_unit("bells_b")
     await async_poll(hass, park, Tier.SAFETY)
     assert state(hass, B1) == "fault"
-    assert state(hass, "binary_sensor.fire_bell_linkage_1hao_lou_linkage_fault") == STATE_ON
+    assert state(hass, eid(hass, "binary_sensor", "lk_park_linkage_b1_fault")) == STATE_ON
     issue = issue_registry.async_get_issue(DOMAIN, "lk_park_linkage_b1_fault")
     assert issue is not None
     assert "bells_b.offline" in issue.translation_placeholders["faults"]  # type: ignore[index]
@@ -314,7 +317,7 @@ async def test_controller_offline_is_a_fault_and_the_others_still_sound(
     await async_poll(hass, park, Tier.SAFETY)
     await async_poll(hass, park, Tier.SAFETY)
     assert bells(sim, "bells_b", BELLS_B) == [True] * BELLS_B
-    assert state(hass, "binary_sensor.fire_bell_linkage_1hao_lou_linkage_fault") == STATE_OFF
+    assert state(hass, eid(hass, "binary_sensor", "lk_park_linkage_b1_fault")) == STATE_OFF
     assert issue_registry.async_get_issue(DOMAIN, "lk_park_linkage_b1_fault") is None
 
 
@@ -326,7 +329,7 @@ async def test_mains_and_bell_circuit_faults(
     sim.set_value("bells_c", "bell_circuit_fault_2", True)
     await async_poll(hass, park, Tier.NORMAL)
     assert state(hass, B2) == "fault"
-    faults = hass.states.get("binary_sensor.fire_bell_linkage_2hao_lou_linkage_fault").attributes["faults"]  # type: ignore[union-attr]
+    faults = entity_state(hass, "binary_sensor", "lk_park_linkage_b2_fault").attributes["faults"]  # type: ignore[union-attr]
     assert faults == ["bells_c.bell_circuit_fault_2", "bells_c.mains_fault"]
     sim.set_value("bells_c", "mains_fault", False)
     sim.set_value("bells_c", "bell_circuit_fault_2", False)
@@ -342,8 +345,8 @@ async def test_lost_bell_write_is_retried_until_read_back_confirms(
     sim.press_call_point("bells_c", 2)
     await async_poll(hass, park, Tier.SAFETY)
     assert bells(sim, "bells_c", BELLS_C) == [False] * BELLS_C
-    assert state(hass, "binary_sensor.fire_bell_linkage_2hao_lou_linkage_fault") == STATE_ON
-    assert state(hass, "siren.bells_c_bell_1") == "unknown"
+    assert state(hass, eid(hass, "binary_sensor", "lk_park_linkage_b2_fault")) == STATE_ON
+    assert state(hass, eid(hass, "siren", "lk_park_bells_c_bell_1")) == "unknown"
     # Retried on the following polls (after a short backoff) until the read-back confirms.
     async with asyncio.timeout(10):
         while bells(sim, "bells_c", BELLS_C) != [True] * BELLS_C:
@@ -351,8 +354,8 @@ async def test_lost_bell_write_is_retried_until_read_back_confirms(
             await async_poll(hass, park, Tier.SAFETY)
     # (The first write is the start-up assertion of the quiet state.)
     assert [w.lost for w in sim.writes if w.device_id == "bells_c"][-3:] == [True, True, False]
-    assert state(hass, "binary_sensor.fire_bell_linkage_2hao_lou_linkage_fault") == STATE_OFF
-    assert state(hass, "siren.bells_c_bell_1") == STATE_ON
+    assert state(hass, eid(hass, "binary_sensor", "lk_park_linkage_b2_fault")) == STATE_OFF
+    assert state(hass, eid(hass, "siren", "lk_park_bells_c_bell_1")) == STATE_ON
     actions = audit_actions(park)
     assert ("bells_unconfirmed", "failed", None) in actions
     confirmed = [e for e in park.runtime_data.audit.entries() if e.action == "bells_confirmed"]
@@ -379,7 +382,7 @@ async def test_park_wide_scope(hass: HomeAssistant, park: SmartParkConfigEntry, 
     assert bells(sim, "bells_b", BELLS_B) == [True] * BELLS_B
     assert bells(sim, "bells_c", BELLS_C) == [True] * BELLS_C
     assert list(park.runtime_data.linkage.groups) == ["park"]
-    assert state(hass, "sensor.fire_bell_linkage_lian_dong_ce_shi_yuan_linkage_state") == "alarm"
+    assert state(hass, eid(hass, "sensor", "lk_park_linkage_park_state")) == "alarm"
 
 
 @pytest.mark.parametrize(
@@ -453,7 +456,7 @@ async def test_disable_switch(
     volunteer: User,
 ) -> None:
     """Disabling is admin-only and audited; a disabled group does not ring; enabling with an alarm rings."""
-    switch = "switch.fire_bell_linkage_2hao_lou_linkage_enabled"
+    switch = eid(hass, "switch", "lk_park_linkage_b2_enabled")
     with pytest.raises(ServiceValidationError):
         await hass.services.async_call(
             "switch",
@@ -492,19 +495,31 @@ async def test_manual_bell(
     """A siren sounds one bell by hand; during an alarm a single bell cannot be stopped."""
     context = Context(user_id=hass_admin_user.id)
     await hass.services.async_call(
-        "siren", "turn_on", {"entity_id": "siren.bells_a_bell_2"}, blocking=True, context=context
+        "siren",
+        "turn_on",
+        {"entity_id": eid(hass, "siren", "lk_park_bells_a_bell_2")},
+        blocking=True,
+        context=context,
     )
     assert bells(sim, "bells_a", BELLS_A) == [False, True, False, False, False, False]
-    assert state(hass, "siren.bells_a_bell_2") == STATE_ON
+    assert state(hass, eid(hass, "siren", "lk_park_bells_a_bell_2")) == STATE_ON
     await hass.services.async_call(
-        "siren", "turn_off", {"entity_id": "siren.bells_a_bell_2"}, blocking=True, context=context
+        "siren",
+        "turn_off",
+        {"entity_id": eid(hass, "siren", "lk_park_bells_a_bell_2")},
+        blocking=True,
+        context=context,
     )
     assert bells(sim, "bells_a", BELLS_A) == [False] * BELLS_A
     sim.press_call_point("bells_a", 1)
     await async_poll(hass, park, Tier.SAFETY)
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
-            "siren", "turn_off", {"entity_id": "siren.bells_a_bell_2"}, blocking=True, context=context
+            "siren",
+            "turn_off",
+            {"entity_id": eid(hass, "siren", "lk_park_bells_a_bell_2")},
+            blocking=True,
+            context=context,
         )
     assert err.value.translation_key == "linkage_bells_sounding"
     assert bells(sim, "bells_a", BELLS_A) == [True] * BELLS_A

@@ -18,7 +18,7 @@ from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from simulator.server import ParkSimulator
 
 from .conftest import DEVICE_TYPES, PARK_ID, PARK_NAME, entry_options, park_document
-from .helpers import find_device
+from .helpers import find_device, find_entity
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -113,7 +113,7 @@ async def test_devices_removed_from_profile_leave_the_registry(
     await hass.async_block_till_done()
     assert find_device(device_registry, (DOMAIN, f"{PARK_ID}_gas_detector")) is None
     assert find_device(device_registry, (DOMAIN, f"{PARK_ID}_smoke_detector")) is not None
-    assert hass.states.get("binary_sensor.gas_detector_gas_alarm") is None
+    assert find_entity(hass, "binary_sensor", "test_park_gas_detector_gas_alarm") is None
 
 
 async def test_connections_closed_when_home_assistant_stops(

@@ -29,11 +29,11 @@ from custom_components.smart_park.profile import parse_profile
 from simulator.server import ParkSimulator
 
 from .conftest import PARK_ID, entry_options, park_document
-from .helpers import async_poll
+from .helpers import async_poll, eid, entity_state
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-EVENT_ENTITY = "event.one_key_alarm_alarm_button"
+EVENT_UNIQUE_ID = f"{PARK_ID}_one_key_alarm_alarm_button"
 TERMINAL = "one_key_alarm"
 
 
@@ -90,13 +90,13 @@ async def test_press_acknowledge_close(
     opened = async_capture_events(hass, EVENT_INCIDENT_OPENED)
     acknowledged = async_capture_events(hass, EVENT_INCIDENT_ACKNOWLEDGED)
     closed = async_capture_events(hass, EVENT_INCIDENT_CLOSED)
-    assert hass.states.get(EVENT_ENTITY).state == STATE_UNKNOWN
+    assert entity_state(hass, "event", EVENT_UNIQUE_ID).state == STATE_UNKNOWN
     assert not entry.runtime_data.incidents.open_incidents()
 
     simulator.press_alarm_button(TERMINAL)
     await async_poll(hass, entry, Tier.FAST)
 
-    state = hass.states.get(EVENT_ENTITY)
+    state = entity_state(hass, "event", EVENT_UNIQUE_ID)
     assert state.attributes["event_type"] == "pressed"
     assert state.attributes["event_types"] == ["pressed", "cancelled"]
     assert state.attributes["presses"] == 1
@@ -169,14 +169,14 @@ async def test_press_released_between_polls(
     events = [
         change.data["new_state"].attributes["event_type"]
         for change in changes
-        if change.data["entity_id"] == EVENT_ENTITY
+        if change.data["entity_id"] == eid(hass, "event", EVENT_UNIQUE_ID)
     ]
     assert events == ["pressed", "cancelled"]
     (incident,) = entry.runtime_data.incidents.open_incidents()
     # The caller withdrew the call: noted, but the duty room still closes the incident.
     assert incident.detail["cancelled_at"]
     assert incident.detail["cancel_count"] == 1
-    assert hass.states.get("binary_sensor.one_key_alarm_alarm").state == "off"
+    assert entity_state(hass, "binary_sensor", f"{PARK_ID}_one_key_alarm_alarm_active").state == "off"
     assert [a for a, _o, _u in audit_actions(entry)] == [
         "open_incident",
         "alarm_button_pressed",
@@ -187,7 +187,7 @@ async def test_press_released_between_polls(
     simulator.press_alarm_button(TERMINAL)
     simulator.press_alarm_button(TERMINAL)
     await async_poll(hass, entry, Tier.FAST)
-    state = hass.states.get(EVENT_ENTITY)
+    state = entity_state(hass, "event", EVENT_UNIQUE_ID)
     assert (state.attributes["event_type"], state.attributes["presses"]) == ("pressed", 2)
     (again,) = entry.runtime_data.incidents.open_incidents()
     assert again.id == incident.id
@@ -207,7 +207,7 @@ async def test_counter_wraps_and_terminal_restart(
     simulator.press_alarm_button(TERMINAL)  # 65535
     simulator.press_alarm_button(TERMINAL)  # wraps to 0
     await async_poll(hass, entry, Tier.FAST)
-    assert hass.states.get(EVENT_ENTITY).attributes["presses"] == 2
+    assert entity_state(hass, "event", EVENT_UNIQUE_ID).attributes["presses"] == 2
     (incident,) = incidents.open_incidents()
     assert incident.detail["press_count"] == 0
     simulator.press_alarm_button(TERMINAL)
@@ -307,7 +307,7 @@ async def test_first_setup_reading_is_baseline(
     await hass.async_block_till_done()
     await async_poll(hass, config_entry, Tier.FAST)  # type: ignore[arg-type]
     assert not config_entry.runtime_data.incidents.incidents()
-    assert hass.states.get(EVENT_ENTITY).state == STATE_UNKNOWN
+    assert entity_state(hass, "event", EVENT_UNIQUE_ID).state == STATE_UNKNOWN
     assert await hass.config_entries.async_unload(config_entry.entry_id)
 
 
@@ -326,7 +326,7 @@ async def test_press_while_home_assistant_was_down(
     (incident,) = entry.runtime_data.incidents.open_incidents()
     assert incident.detail["press_count"] == 1
     assert incident.detail["cancel_count"] == 1
-    assert hass.states.get(EVENT_ENTITY).attributes["event_type"] == "cancelled"
+    assert entity_state(hass, "event", EVENT_UNIQUE_ID).attributes["event_type"] == "cancelled"
 
     # Closed while the terminal's alarm is still active: a restart does not open it again.
     simulator.press_alarm_button(TERMINAL)
@@ -366,13 +366,16 @@ async def test_io_module_channel_terminal(
 ) -> None:
     """An IO module input wired as an alarm button: edge-detected press, incident, lamp on its output."""
     async with custom_park(hass, io_terminal_document()) as (sim, entry):
-        entity_id = "event.io_module_alarm_button_3"
+        entity_id = eid(hass, "event", f"{PARK_ID}_io_module_alarm_button_3")
         state = hass.states.get(entity_id)
         assert state is not None
         assert state.attributes["friendly_name"] == "Io Module Alarm button 3"
         assert entity_registry.async_get(entity_id).translation_key == "alarm_button_channel"
         # Only the wired channel is a terminal.
-        assert hass.states.get("event.io_module_alarm_button_2") is None
+        assert (
+            er.async_get(hass).async_get_entity_id("event", DOMAIN, f"{PARK_ID}_io_module_alarm_button_2")
+            is None
+        )
 
         sim.set_value("io_module", "input_3", True)
         await async_poll(hass, entry, Tier.FAST)

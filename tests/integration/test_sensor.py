@@ -26,32 +26,62 @@ from custom_components.smart_park.profile import parse_profile
 from simulator.server import ParkSimulator
 
 from .conftest import PARK_ID, entry_options, park_document
-from .helpers import async_poll
+from .helpers import async_poll, eid, entity_state
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-# entity id -> (state, unit, device class, state class); the simulator's values with dynamics off.
+# unique id -> (state, unit, device class, state class); the simulator's values with dynamics off.
 EXPECTED = {
-    "sensor.fire_water_tank_water_level": ("3.5", "m", "distance", "measurement"),
-    "sensor.fire_water_tank_pressure": ("330.0", "kPa", "pressure", "measurement"),
-    "sensor.energy_meter_energy_import": ("12000.0", "kWh", "energy", "total_increasing"),
-    "sensor.energy_meter_power": ("15000", "W", "power", "measurement"),
-    "sensor.energy_meter_voltage": ("380.0", "V", "voltage", "measurement"),
-    "sensor.energy_meter_current": ("23.0", "A", "current", "measurement"),
-    "sensor.water_meter_water_consumption": ("5400.0", "m³", "water", "total_increasing"),
-    "sensor.gas_detector_gas_concentration": ("0.5", "%LEL", None, "measurement"),
-    "sensor.smoke_detector_battery": ("95", "%", "battery", "measurement"),
-    "sensor.electrical_safety_residual_current": ("60", "mA", "current", "measurement"),
-    "sensor.electrical_safety_cable_temperature_1": ("32.0", "°C", "temperature", "measurement"),
-    "sensor.electrical_safety_cable_temperature_4": ("32.0", "°C", "temperature", "measurement"),
-    "sensor.air_quality_station_sulphur_dioxide": ("12", "μg/m³", "sulphur_dioxide", "measurement"),
-    "sensor.air_quality_station_pm2_5": ("35", "μg/m³", "pm25", "measurement"),
-    "sensor.air_quality_station_pm10": ("60", "μg/m³", "pm10", "measurement"),
-    "sensor.air_quality_station_carbon_dioxide": ("430", "ppm", "carbon_dioxide", "measurement"),
-    "sensor.air_quality_station_temperature": ("21.5", "°C", "temperature", "measurement"),
-    "sensor.air_quality_station_humidity": ("60.0", "%", "humidity", "measurement"),
-    "sensor.broadcast_controller_broadcast_state": ("idle", None, "enum", None),
-    "sensor.broadcast_controller_current_message": ("0", None, None, None),
+    "test_park_fire_water_tank_level": ("3.5", "m", "distance", "measurement"),
+    "test_park_fire_water_tank_pressure": ("330.0", "kPa", "pressure", "measurement"),
+    "test_park_energy_meter_energy_import": (
+        "12000.0",
+        "kWh",
+        "energy",
+        "total_increasing",
+    ),
+    "test_park_energy_meter_power": ("15000", "W", "power", "measurement"),
+    "test_park_energy_meter_voltage": ("380.0", "V", "voltage", "measurement"),
+    "test_park_energy_meter_current": ("23.0", "A", "current", "measurement"),
+    "test_park_water_meter_volume": ("5400.0", "m³", "water", "total_increasing"),
+    "test_park_gas_detector_gas_concentration": ("0.5", "%LEL", None, "measurement"),
+    "test_park_smoke_detector_battery": ("95", "%", "battery", "measurement"),
+    "test_park_electrical_safety_residual_current": (
+        "60",
+        "mA",
+        "current",
+        "measurement",
+    ),
+    "test_park_electrical_safety_cable_temperature_1": (
+        "32.0",
+        "°C",
+        "temperature",
+        "measurement",
+    ),
+    "test_park_electrical_safety_cable_temperature_4": (
+        "32.0",
+        "°C",
+        "temperature",
+        "measurement",
+    ),
+    "test_park_air_quality_station_so2": (
+        "12",
+        "μg/m³",
+        "sulphur_dioxide",
+        "measurement",
+    ),
+    "test_park_air_quality_station_pm25": ("35", "μg/m³", "pm25", "measurement"),
+    "test_park_air_quality_station_pm10": ("60", "μg/m³", "pm10", "measurement"),
+    "test_park_air_quality_station_co2": ("430", "ppm", "carbon_dioxide", "measurement"),
+    "test_park_air_quality_station_temperature": (
+        "21.5",
+        "°C",
+        "temperature",
+        "measurement",
+    ),
+    "test_park_air_quality_station_humidity": ("60.0", "%", "humidity", "measurement"),
+    "test_park_broadcast_controller_play_state": ("idle", None, "enum", None),
+    "test_park_broadcast_controller_current_message": ("0", None, None, None),
 }
 
 
@@ -72,14 +102,17 @@ async def test_snapshot(
 
 async def test_values_units_and_classes(hass: HomeAssistant, init_integration: SmartParkConfigEntry) -> None:
     """Each sensor type shows the simulator's value in its unit, with its device and state class."""
-    for entity_id, (value, unit, device_class, state_class) in EXPECTED.items():
+    for unique_id, (value, unit, device_class, state_class) in EXPECTED.items():
+        entity_id = eid(hass, "sensor", unique_id)
         state = hass.states.get(entity_id)
         assert state is not None, entity_id
         assert state.state == value, entity_id
         assert state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) == unit, entity_id
         assert state.attributes.get(ATTR_DEVICE_CLASS) == device_class, entity_id
         assert state.attributes.get(ATTR_STATE_CLASS) == state_class, entity_id
-    assert hass.states.get("sensor.broadcast_controller_broadcast_state").attributes["options"] == [
+    assert entity_state(hass, "sensor", "test_park_broadcast_controller_play_state").attributes[
+        "options"
+    ] == [
         "idle",
         "playing_preset",
         "playing_url",
@@ -88,11 +121,11 @@ async def test_values_units_and_classes(hass: HomeAssistant, init_integration: S
 
 async def test_energy_dashboard_ready(hass: HomeAssistant, init_integration: SmartParkConfigEntry) -> None:
     """Energy and water counters have what the Energy dashboard asks for."""
-    energy = hass.states.get("sensor.energy_meter_energy_import")
+    energy = entity_state(hass, "sensor", "test_park_energy_meter_energy_import")
     assert energy.attributes[ATTR_DEVICE_CLASS] == SensorDeviceClass.ENERGY
     assert energy.attributes[ATTR_STATE_CLASS] == SensorStateClass.TOTAL_INCREASING
     assert energy.attributes[ATTR_UNIT_OF_MEASUREMENT] == "kWh"
-    water = hass.states.get("sensor.water_meter_water_consumption")
+    water = entity_state(hass, "sensor", "test_park_water_meter_volume")
     assert water.attributes[ATTR_DEVICE_CLASS] == SensorDeviceClass.WATER
     assert water.attributes[ATTR_STATE_CLASS] == SensorStateClass.TOTAL_INCREASING
     assert water.attributes[ATTR_UNIT_OF_MEASUREMENT] == "m³"
@@ -103,15 +136,22 @@ async def test_diagnostic_entities(
 ) -> None:
     """Diagnostic values are in the diagnostic category, measurements are not."""
     assert (
-        entity_registry.async_get("sensor.smoke_detector_battery").entity_category
+        entity_registry.async_get(eid(hass, "sensor", "test_park_smoke_detector_battery")).entity_category
         is EntityCategory.DIAGNOSTIC
     )
     assert (
-        entity_registry.async_get("sensor.broadcast_controller_current_message").entity_category
+        entity_registry.async_get(
+            eid(hass, "sensor", "test_park_broadcast_controller_current_message")
+        ).entity_category
         is EntityCategory.DIAGNOSTIC
     )
-    assert entity_registry.async_get("sensor.energy_meter_power").entity_category is None
-    assert entity_registry.async_get("sensor.energy_meter_power").unique_id == "test_park_energy_meter_power"
+    assert (
+        entity_registry.async_get(eid(hass, "sensor", "test_park_energy_meter_power")).entity_category is None
+    )
+    assert (
+        entity_registry.async_get(eid(hass, "sensor", "test_park_energy_meter_power")).unique_id
+        == "test_park_energy_meter_power"
+    )
 
 
 async def test_values_follow_the_devices(
@@ -123,13 +163,13 @@ async def test_values_follow_the_devices(
     simulator.set_value("air_quality_station", "temperature", -3.5)
     simulator.set_value("broadcast_controller", "play_state", 1)
     await async_poll(hass, init_integration, Tier.NORMAL)
-    assert hass.states.get("sensor.energy_meter_power").state == "12345"
-    assert hass.states.get("sensor.air_quality_station_temperature").state == "-3.5"
+    assert entity_state(hass, "sensor", "test_park_energy_meter_power").state == "12345"
+    assert entity_state(hass, "sensor", "test_park_air_quality_station_temperature").state == "-3.5"
     # The counter is in the slow tier: not read yet.
-    assert hass.states.get("sensor.water_meter_water_consumption").state == "5400.0"
+    assert entity_state(hass, "sensor", "test_park_water_meter_volume").state == "5400.0"
     await async_poll(hass, init_integration, Tier.SLOW, Tier.FAST)
-    assert hass.states.get("sensor.water_meter_water_consumption").state == "5432.125"
-    assert hass.states.get("sensor.broadcast_controller_broadcast_state").state == "playing_preset"
+    assert entity_state(hass, "sensor", "test_park_water_meter_volume").state == "5432.125"
+    assert entity_state(hass, "sensor", "test_park_broadcast_controller_play_state").state == "playing_preset"
 
 
 VENDOR_TYPE = {
@@ -172,12 +212,12 @@ async def test_vendor_type_from_the_profile(
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
-        flow = hass.states.get("sensor.flow_1_flow_rate")
+        flow = entity_state(hass, "sensor", "test_park_flow1_flow_rate")
         assert flow.state == "12.5"
         assert flow.attributes["friendly_name"] == "Flow 1 Flow rate"
         assert flow.attributes[ATTR_UNIT_OF_MEASUREMENT] == "m³/h"
         assert ATTR_DEVICE_CLASS not in flow.attributes
-        assert hass.states.get("binary_sensor.flow_1_leak").state == "off"
+        assert entity_state(hass, "binary_sensor", "test_park_flow1_leak").state == "off"
         assert "not_a_device_class is not a sensor device class" in caplog.text
         assert "not_a_device_class is not a binary sensor device class" in caplog.text
         assert await hass.config_entries.async_unload(entry.entry_id)

@@ -17,6 +17,9 @@ from custom_components.smart_park.catalogue import Platform, builtin_device_type
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from custom_components.smart_park.profile import ENGLISH
 
+from .conftest import PARK_ID
+from .helpers import entity_state
+
 INTEGRATION = Path(__file__).parents[2] / "custom_components" / "smart_park"
 
 
@@ -221,10 +224,12 @@ async def test_entity_names_in_chinese(hass: HomeAssistant, config_entry: SmartP
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     # Entity ids stay English (HA derives them from the English name); names follow the language.
-    state = hass.states.get("binary_sensor.fire_bell_controller_call_point_3")
+    state = entity_state(hass, "binary_sensor", f"{PARK_ID}_fire_bell_controller_call_point_3")
     assert state is not None
     assert state.attributes["friendly_name"] == "Fire Bell Controller 手动报警按钮 3"
     assert (
-        hass.states.get("sensor.water_meter_water_consumption").attributes["friendly_name"].endswith("用水量")
+        entity_state(hass, "sensor", f"{PARK_ID}_water_meter_volume")
+        .attributes["friendly_name"]
+        .endswith("用水量")
     )
     assert await hass.config_entries.async_unload(config_entry.entry_id)
