@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from .app import ParkSync
 from .config import OptionsError, load_options
+from .outbox import Outbox
 
 _LOGGER = logging.getLogger("park_sync")
 
@@ -28,7 +29,23 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--outbox", help="override outbox_path")
     p.add_argument("--status-host", default="0.0.0.0")
     p.add_argument("--status-port", type=int, help="override status_port (0 = any free port)")
+    p.add_argument(
+        "--requeue-dead-letters",
+        nargs="*",
+        metavar="ID",
+        help="move dead letters (all, or these ids) back to the outbox and exit; for a stopped service "
+        "(a running one: POST /dead-letters/requeue on the status port)",
+    )
     return p.parse_args(argv)
+
+
+async def _requeue(path: str, ids: list[str]) -> int:
+    box = Outbox(path)
+    await box.open()
+    try:
+        return await box.requeue_dead(ids or None)
+    finally:
+        await box.close()
 
 
 async def _run(app: ParkSync) -> None:
@@ -57,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if ns.outbox:
         options = replace(options, outbox_path=ns.outbox)
+    if ns.requeue_dead_letters is not None:
+        n = asyncio.run(_requeue(options.outbox_path, ns.requeue_dead_letters))
+        print(json.dumps({"requeued": n}), flush=True)
+        return 0
     if ns.status_port is not None:
         options = replace(options, status_port=ns.status_port)
     logging.basicConfig(

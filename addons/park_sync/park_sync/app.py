@@ -66,7 +66,7 @@ class ParkSync:
         self._status_host = status_host
         self.outbox = Outbox(options.outbox_path, options.outbox_max_records)
         self.intake = Intake(self.outbox)
-        self.status_server = StatusServer(self.status)
+        self.status_server = StatusServer(self.status, self.requeue_dead_letters)
         self.session: aiohttp.ClientSession | None = None
         self.ha: HASource | None = None
         self.http: HttpUplink | None = None
@@ -87,9 +87,17 @@ class ParkSync:
                 "enqueued_new": self.outbox.enqueued_total,
                 "thinned_telemetry": self.outbox.thinned,
             },
+            "dead_letters": {"count": self.outbox.dead, "recent": self.outbox.dead_recent},
             "home_assistant": self.ha.status() if self.ha else {"connected": False},
             "hj212": self.hj212.status() if self.hj212 else {"enabled": False},
         }
+
+    async def requeue_dead_letters(self, ids: list[str] | None = None) -> int:
+        n = await self.outbox.requeue_dead(ids)
+        _LOGGER.warning("%d dead letter(s) moved back to the outbox for another try", n)
+        if self.http is not None:
+            self.http.flush()
+        return n
 
     async def start(self) -> None:
         await self.outbox.open()

@@ -4,7 +4,9 @@ A record counts as taken only once its transaction has committed; it is deleted 
 acknowledges its id. Overflow policy: when more than ``max_records`` are held, telemetry is thinned oldest-
 first (every other record of the oldest stretch, so the series keeps coverage at lower resolution) and counted
 in ``thinned_telemetry``; incidents, audit, enterprise and figure records are never dropped, even if that
-means going over capacity. The same database holds the HJ 212 history and pending queue so one file carries
+means going over capacity. Records the central refuses by name move to the ``dead_letter`` table (same
+transaction, so a crash leaves each record in exactly one of the two) until an operator re-queues them. The
+same database holds the HJ 212 history and pending queue so one file carries
 all state across restarts.
 """
 
@@ -33,6 +35,10 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_order ON outbox(priority, seq);
 CREATE INDEX IF NOT EXISTS outbox_kind ON outbox(kind, seq);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dead_letter (
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL, priority INTEGER NOT NULL, created REAL NOT NULL,
+  body TEXT NOT NULL,
+  reason TEXT NOT NULL, dead_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS hj212_samples (code TEXT NOT NULL, ts REAL NOT NULL, value REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS hj212_samples_ts ON hj212_samples(ts);
 CREATE TABLE IF NOT EXISTS hj212_history (
@@ -76,6 +82,9 @@ class Outbox:
         self.pending = 0
         self.thinned = 0
         self.enqueued_total = 0
+        self.dead = 0
+        # Newest dead letters (id, kind, reason, time) for the status page; never the body (personal data).
+        self.dead_recent: list[dict[str, Any]] = []
         self.over_capacity_warned = False
         self._thin_warned = False
         # Set whenever records are added, so the uplink can wake without polling.
@@ -94,6 +103,17 @@ class Outbox:
         self._db = db
         self.pending = db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
         self.thinned = int(self._meta_get("thinned_telemetry") or 0)
+        self._load_dead()
+
+    def _load_dead(self) -> None:
+        db = self.db
+        self.dead = db.execute("SELECT COUNT(*) FROM dead_letter").fetchone()[0]
+        self.dead_recent = [
+            {"id": i, "kind": k, "reason": r, "at": round(t, 3)}
+            for i, k, r, t in db.execute(
+                "SELECT id, kind, reason, dead_at FROM dead_letter ORDER BY dead_at DESC, id LIMIT 10"
+            )
+        ]
 
     async def close(self) -> None:
         if self._db is not None:
@@ -222,6 +242,67 @@ class Outbox:
         db.execute("COMMIT")
         self.pending -= n
         return n
+
+    # --- dead letters ---------------------------------------------------------------------------------------
+    async def set_aside(self, reasons: dict[str, str]) -> int:
+        """Move refused records (id -> reason) from the outbox to the dead-letter table in one transaction."""
+        n = await self.run(self._set_aside, reasons)
+        return n
+
+    def _set_aside(self, reasons: dict[str, str]) -> int:
+        db = self.db
+        now = time.time()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            moved = 0
+            for rid, reason in reasons.items():
+                cur = db.execute(
+                    "INSERT OR REPLACE INTO dead_letter(id, kind, priority, created, body, reason, dead_at)"
+                    " SELECT id, kind, priority, created, body, ?, ? FROM outbox WHERE id = ?",
+                    (reason, now, rid),
+                )
+                if cur.rowcount:
+                    db.execute("DELETE FROM outbox WHERE id = ?", (rid,))
+                    moved += 1
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self.pending -= moved
+        self._load_dead()
+        return moved
+
+    async def requeue_dead(self, ids: Sequence[str] | None = None) -> int:
+        """Move dead letters (all, or the given ids) back to the outbox; returns how many went back."""
+        n = await self.run(self._requeue_dead, None if ids is None else list(ids))
+        if n:
+            self.changed.set()
+        return n
+
+    def _requeue_dead(self, ids: list[str] | None) -> int:
+        db = self.db
+        copy = (
+            "INSERT OR IGNORE INTO outbox(id, kind, priority, created, body)"
+            " SELECT id, kind, priority, created, body FROM dead_letter"
+        )
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            before = db.total_changes
+            if ids is None:
+                db.execute(copy + " ORDER BY dead_at, id")
+                back = db.total_changes - before
+                db.execute("DELETE FROM dead_letter")
+            else:
+                db.executemany(copy + " WHERE id = ?", ((i,) for i in ids))
+                back = db.total_changes - before
+                db.executemany("DELETE FROM dead_letter WHERE id = ?", ((i,) for i in ids))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self.pending += back
+        self._load_dead()
+        return back
 
     async def oldest_created(self) -> float | None:
         def _q() -> float | None:

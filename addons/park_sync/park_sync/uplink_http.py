@@ -3,6 +3,10 @@
 A batch goes when it is full (records or bytes) or its oldest record has waited ``batch_max_seconds``. Records
 are deleted only for ids the central lists in ``acked``. Failures back off exponentially with jitter; the link
 state is logged once per transition and exposed in ``status``.
+
+A 4xx that names bad records (``rejected`` in the body, see docs/central-api.openapi.yaml) sets exactly those
+aside as dead letters and the rest go again at once: one refused record must never block the outbox. A 4xx
+for the whole batch (token, signature, clock) is retried with backoff and reported as the link's error.
 """
 
 from __future__ import annotations
@@ -55,6 +59,32 @@ class LinkDown(Exception):
         self.permanent = permanent
 
 
+class RecordsRejected(Exception):
+    """The central refused these records by name (id -> reason); the rest of the batch was fine."""
+
+    def __init__(self, reasons: dict[str, str]) -> None:
+        super().__init__(f"{len(reasons)} record(s) refused")
+        self.reasons = reasons
+
+
+def rejected_reasons(status: int, doc: Any, batch: list[Stored]) -> dict[str, str]:
+    """Map the central's ``rejected`` entries to our record ids, by index (the central saw our order) and,
+    failing that, by id. Entries that name nothing of this batch are ignored."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("rejected"), list):
+        return {}
+    ids = {r.id for r in batch}
+    out: dict[str, str] = {}
+    for entry in doc["rejected"]:
+        if not isinstance(entry, dict):
+            continue
+        index, rid = entry.get("index"), entry.get("id")
+        if isinstance(index, int) and 0 <= index < len(batch) and rid in (None, batch[index].id):
+            rid = batch[index].id
+        if rid in ids:
+            out[str(rid)] = f"HTTP {status} {entry.get('field', '?')}: {entry.get('error', '')}"[:300]
+    return out
+
+
 class HttpUplink:
     def __init__(self, options: Options, outbox: Outbox, session: aiohttp.ClientSession) -> None:
         self._o = options
@@ -73,6 +103,8 @@ class HttpUplink:
         self.sent_records = 0
         self.sent_batches = 0
         self.duplicates_reported = 0
+        self.dead_lettered = 0
+        self.rejected_batches = 0
 
     def status(self) -> dict[str, Any]:
         return {
@@ -84,6 +116,7 @@ class HttpUplink:
             "consecutive_failures": self.failures,
             "sent_records": self.sent_records,
             "sent_batches": self.sent_batches,
+            "rejected_batches": self.rejected_batches,
         }
 
     def flush(self) -> None:
@@ -98,7 +131,12 @@ class HttpUplink:
                 continue
             try:
                 acked = await self.send(batch)
+            except RecordsRejected as err:
+                await self._set_aside(err.reasons)
+                continue  # the rest of the batch goes again now, as a new batch
             except LinkDown as err:
+                if err.permanent:
+                    self.rejected_batches += 1
                 self._mark_down(str(err))
                 await asyncio.sleep(self._backoff(err.permanent))
                 continue
@@ -106,6 +144,23 @@ class HttpUplink:
             self._mark_up()
             self.sent_records += len(acked)
             self.sent_batches += 1
+
+    async def _set_aside(self, reasons: dict[str, str]) -> None:
+        moved = await self._outbox.set_aside(reasons)
+        if not moved:
+            # Nothing matched any more (should not happen): back off rather than resend in a tight loop.
+            self._mark_down("central refused records that are no longer in the outbox")
+            await asyncio.sleep(self._backoff(True))
+            return
+        self.dead_lettered += moved
+        for rid, reason in reasons.items():
+            # Ids and the central's reason only: record bodies may hold personal data.
+            _LOGGER.warning("Central refused record %s (%s); set aside as a dead letter", rid, reason)
+        _LOGGER.warning(
+            "%d record(s) set aside, %d dead letters in total; re-send them with POST /dead-letters/requeue",
+            moved,
+            self._outbox.dead,
+        )
 
     async def _wait_for_batch(self) -> None:
         while True:
@@ -172,8 +227,15 @@ class HttpUplink:
                     doc = await resp.json()
                     sent = {r.id for r in batch}
                     return [i for i in doc.get("acked", []) if i in sent]
-                detail = await _error_detail(resp)
-                raise LinkDown(f"HTTP {resp.status} {detail}", permanent=400 <= resp.status < 500)
+                doc = await _error_doc(resp)
+                if 400 <= resp.status < 500:
+                    reasons = rejected_reasons(resp.status, doc, batch)
+                    if not reasons and resp.status == 413 and len(batch) == 1:
+                        # One record larger than the central takes: it can never go, and must not block.
+                        reasons = {batch[0].id: "HTTP 413 body: record larger than the central accepts"}
+                    if reasons:
+                        raise RecordsRejected(reasons)
+                raise LinkDown(f"HTTP {resp.status} {_detail(doc, resp)}", permanent=400 <= resp.status < 500)
         except (aiohttp.ClientError, TimeoutError, ValueError) as err:
             raise LinkDown(f"{type(err).__name__}: {err}") from None
 
@@ -215,9 +277,13 @@ class HttpUplink:
         self.last_success = time.time()
 
 
-async def _error_detail(resp: aiohttp.ClientResponse) -> str:
+async def _error_doc(resp: aiohttp.ClientResponse) -> Any:
     with contextlib.suppress(Exception):
-        doc = await resp.json(content_type=None)
-        if isinstance(doc, dict):
-            return f"{doc.get('field', '?')}: {doc.get('error', '')}"
+        return await resp.json(content_type=None)
+    return None
+
+
+def _detail(doc: Any, resp: aiohttp.ClientResponse) -> str:
+    if isinstance(doc, dict):
+        return f"{doc.get('field', '?')}: {doc.get('error', '')}"
     return resp.reason or ""
