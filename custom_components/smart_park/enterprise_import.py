@@ -8,7 +8,12 @@ Rows are numbered as a spreadsheet shows them (the CSV header is row 1, the firs
 the first item is row 1. A row updates the enterprise with its id and only touches the columns the file has;
 an empty cell clears that field. Enterprises missing from the file are left alone.
 
-Messages never quote personal data (USCC, contact, phone): the HA layer's errors are logged.
+Messages never quote personal data (USCC, contact, phone): the HA layer's errors are logged. Nor do they quote
+other file content: a header is named only when it looks like a column name (short, identifier-like), a bad
+date or number only when it looks like one; anything else is named by its position.
+
+Cells a spreadsheet would run as a formula (text starting with = + - @) are refused on import and escaped
+with a leading ' on export (OWASP's CSV injection rule).
 """
 
 from __future__ import annotations
@@ -22,13 +27,13 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Final
 
-import yaml
-
-from . import uscc
+from . import safe_yaml, uscc
 from .profile import Building
 
 MAX_BYTES: Final = 5 * 1024 * 1024
 MAX_ROWS: Final = 10000
+# What a spreadsheet runs as a formula when a cell starts with it (OWASP CSV injection); tab and CR too.
+FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Status(StrEnum):
@@ -77,9 +82,17 @@ class EnterpriseRecord:
         return cls(**values)
 
     def csv_cells(self) -> list[str]:
-        """The record as export cells, in :data:`COLUMNS` order."""
+        """The record as export cells, in :data:`COLUMNS` order; text a spreadsheet would run is escaped."""
         data = self.as_dict()
-        return ["" if data[column] is None else str(data[column]) for column in COLUMNS]
+        cells = []
+        for column in COLUMNS:
+            value = data[column]
+            cell = "" if value is None else str(value)
+            # Numbers (floor -1) stay numbers; text starting like a formula gets OWASP's leading quote.
+            if not isinstance(value, int) and cell.startswith(FORMULA_PREFIXES):
+                cell = "'" + cell
+            cells.append(cell)
+        return cells
 
 
 COLUMNS: Final = tuple(f.name for f in fields(EnterpriseRecord))
@@ -134,6 +147,15 @@ ENGLISH: Final[dict[str, str]] = {
     "not_a_mapping": "expected the fields of one enterprise",
     "empty": "no enterprises found",
     "unknown_column": "unknown column {column}",
+    "unknown_column_at": "column {index} has an unknown header",
+    "yaml_aliases": "more than {max} YAML aliases, or aliases that expand to more than {nodes} values",
+    "yaml_depth": "nested deeper than {max} levels (line {line})",
+    "duplicate_key": "key {key} appears twice in the same mapping (line {line})",
+    "bad_utf8": (
+        "byte {byte} (0x{value}) is not valid UTF-8, though the rest of the file is; save it again as UTF-8"
+    ),
+    "bad_encoding": "byte {byte} (0x{value}) is neither UTF-8 nor GBK; save the file as UTF-8",
+    "formula": "starts with {char}, which a spreadsheet runs as a formula",
     "duplicate_column": "column {column} appears twice",
     "missing_column": "column {column} is required",
     "required": "required",
@@ -212,20 +234,66 @@ class ImportPlan:
 # --- reading files ---
 
 
+def _encoding_issue(code: str, data: bytes, position: int) -> EnterpriseImportError:
+    """The file-level refusal naming the row (line) and the 1-based byte offset of the first bad byte."""
+    placeholders = {"byte": str(position + 1), "value": f"{data[position]:02X}"}
+    return EnterpriseImportError([ImportIssue(data.count(b"\n", 0, position) + 1, None, code, placeholders)])
+
+
+def _plausibly_utf8(data: bytes) -> bool:
+    """Whether undecodable UTF-8 is damaged UTF-8 rather than another encoding.
+
+    GBK text read as UTF-8 fails on most of its characters (only about one pair in five happens to form a
+    valid sequence); a UTF-8 file with a stray byte fails once among many good characters. So: at least as
+    many non-ASCII characters decode as fail.
+    """
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for char in text if char > "\x7f") - bad
+    return good >= bad
+
+
 def decode(data: bytes) -> str:
-    """Text of a CSV/YAML file: UTF-8 with or without BOM, UTF-16 with BOM, else GB18030.
+    """Text of a CSV/YAML file: UTF-8 with or without BOM, UTF-16 with BOM, else GB18030; or refused.
 
     Excel on Chinese Windows saves "CSV (逗号分隔)" in code page 936 (GBK); GB18030 is a superset of GBK, so
-    it reads those files and the rare characters GBK lacks. Chinese GBK text is practically never valid UTF-8.
+    it reads those files and the rare characters GBK lacks. GBK is only tried when the file is not plausibly
+    UTF-8 (:func:`_plausibly_utf8`): a UTF-8 file with one broken byte would otherwise be read whole as GBK
+    with every name garbled. Nothing is decoded with replacement characters.
     """
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
+        try:
+            return data[3:].decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise _encoding_issue("bad_utf8", data, err.start + 3) from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as err:
+            raise _encoding_issue("bad_encoding", data, err.start) from None
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("gb18030", errors="replace")
+    except UnicodeDecodeError as err:
+        if _plausibly_utf8(data):
+            raise _encoding_issue("bad_utf8", data, err.start) from None
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as err:
+        raise _encoding_issue("bad_encoding", data, err.start) from None
+
+
+_YAML_CODES: Final = {"aliases": "yaml_aliases", "depth": "yaml_depth"}
+
+
+def _load_yaml(text: str) -> Any:
+    """YAML through the shared safe loader (no alias bombs, duplicate keys, deep nesting, huge text)."""
+    try:
+        return safe_yaml.load(text, max_bytes=MAX_BYTES)
+    except safe_yaml.YamlError as err:
+        placeholders = {"max": str(MAX_BYTES >> 20)} if err.code == "too_large" else err.placeholders
+        raise EnterpriseImportError(
+            [ImportIssue(None, None, _YAML_CODES.get(err.code, err.code), placeholders)]
+        ) from None
 
 
 def detect_format(text: str, name: str = "") -> str:
@@ -239,9 +307,10 @@ def detect_format(text: str, name: str = "") -> str:
     if suffix in ("yaml", "yml"):
         return "yaml"
     try:
-        loaded = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return "csv"
+        loaded = _load_yaml(text)
+    except EnterpriseImportError as err:
+        # Not YAML at all: CSV. YAML the loader refuses (an alias bomb, ...) is reported as YAML.
+        return "csv" if err.issues[0].code == "bad_yaml" else "yaml"
     return "yaml" if isinstance(loaded, (list, dict)) else "csv"
 
 
@@ -265,7 +334,10 @@ def _map_columns(
         if not label:
             continue
         name = field_of(label)
-        if name is None:
+        if name is None and not safe_yaml.looks_like_name(label):
+            # Not quoted: a file that is not a spreadsheet (secrets.yaml) must not come back in the message.
+            issues.append(ImportIssue(row, None, "unknown_column_at", {"index": str(index + 1)}))
+        elif name is None:
             issues.append(ImportIssue(row, label, "unknown_column", {"column": label}))
         elif name in names:
             issues.append(ImportIssue(row, label, "duplicate_column", {"column": label}))
@@ -304,11 +376,9 @@ def parse_csv(text: str) -> tuple[list[RawRow], list[ImportIssue]]:
 def parse_yaml(text: str) -> tuple[list[RawRow], list[ImportIssue]]:
     """Rows of a YAML list of enterprises, or of a mapping with an ``enterprises:`` list (a park profile)."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        reason = f"line {mark.line + 1}" if mark is not None else str(err).splitlines()[0]
-        return [], [ImportIssue(None, None, "bad_yaml", {"reason": reason})]
+        data = _load_yaml(text)
+    except EnterpriseImportError as err:
+        return [], err.issues
     if isinstance(data, Mapping):
         data = data.get("enterprises")
     if not isinstance(data, list):
@@ -333,6 +403,8 @@ def read_rows(data: bytes | str, name: str = "", fmt: str | None = None) -> list
             raise EnterpriseImportError([ImportIssue(None, None, "too_large", {"max": str(MAX_BYTES >> 20)})])
         text = decode(data)
     else:
+        if len(data) > MAX_BYTES or len(data.encode("utf-8", errors="surrogatepass")) > MAX_BYTES:
+            raise EnterpriseImportError([ImportIssue(None, None, "too_large", {"max": str(MAX_BYTES >> 20)})])
         text = data
     text = text.removeprefix("\ufeff")
     fmt = fmt or detect_format(text, name)
@@ -360,6 +432,15 @@ _FLOOR_RE = re.compile(r"^(-?\d+)\s*(?:F|层|楼)?$", re.IGNORECASE)
 _BASEMENT_RE = re.compile(r"^B(\d+)$", re.IGNORECASE)
 MAX_EMPLOYEES: Final = 1_000_000
 _TEXT_LIMITS: Final = {"name": 100, "unit": 32, "contact_name": 50}
+# Bad values quoted back only when they look like what the column expects; anything else is "…".
+_SHOWN_NUMBER_RE = re.compile(r"^[\d\s.,+\-eE]{1,20}$")
+_SHOWN_DATE_RE = re.compile(r"^[\d\s./\-年月日]{1,20}$")
+
+
+def _shown(text: str, pattern: re.Pattern[str] | None = None) -> str:
+    """``text`` if it may appear in a message (short, shaped like the field's values), else an ellipsis."""
+    ok = pattern.match(text) if pattern else safe_yaml.looks_like_name(text) and len(text) <= 20
+    return text if ok else "…"
 
 
 class _Bad(Exception):
@@ -431,9 +512,9 @@ def _parse_date(value: Any) -> date:
             raise ValueError(text)
         parsed = date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError as err:
-        raise _Bad("bad_date", value=text) from err
+        raise _Bad("bad_date", value=_shown(text, _SHOWN_DATE_RE)) from err
     if parsed.year < 1900:
-        raise _Bad("bad_date", value=text)
+        raise _Bad("bad_date", value=_shown(text, _SHOWN_DATE_RE))
     return parsed
 
 
@@ -447,9 +528,9 @@ def _parse_int(value: Any, lowest: int, highest: int) -> int:
             raise ValueError(text)
         result = int(number)
     except (TypeError, ValueError) as err:
-        raise _Bad("bad_number", value=text, min=lowest, max=highest) from err
+        raise _Bad("bad_number", value=_shown(text, _SHOWN_NUMBER_RE), min=lowest, max=highest) from err
     if not lowest <= result <= highest:
-        raise _Bad("bad_number", value=text, min=lowest, max=highest)
+        raise _Bad("bad_number", value=_shown(text, _SHOWN_NUMBER_RE), min=lowest, max=highest)
     return result
 
 
@@ -465,7 +546,7 @@ def _parse_floor(value: Any) -> int:
 def _parse_status(text: str) -> Status:
     status = STATUS_ALIASES.get(text.strip().lower())
     if status is None:
-        raise _Bad("bad_status", value=text)
+        raise _Bad("bad_status", value=_shown(text))
     return status
 
 
@@ -476,7 +557,7 @@ def _resolve_building(text: str, buildings: Mapping[str, Building]) -> str:
     for building in buildings.values():
         if building.name == text:
             return building.id
-    raise _Bad("unknown_building", building=text)
+    raise _Bad("unknown_building", building=_shown(text))
 
 
 def _parse_field(name: str, value: Any, buildings: Mapping[str, Building]) -> Any:
@@ -502,6 +583,9 @@ def _parse_field(name: str, value: Any, buildings: Mapping[str, Building]) -> An
         return _resolve_building(text, buildings)
     if len(text) > _TEXT_LIMITS.get(name, 100):
         raise _Bad("too_long", max=_TEXT_LIMITS.get(name, 100))
+    # A lone "-" (a spreadsheet's "none") is text to Excel too; "=cmd|..." or "@SUM(...)" is not a name.
+    if len(text) > 1 and text.startswith(FORMULA_PREFIXES):
+        raise _Bad("formula", char=text[0])
     return text
 
 

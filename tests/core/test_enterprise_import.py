@@ -3,6 +3,9 @@ with every bad row and field listed, idempotent re-import, updates by id, and CS
 
 from __future__ import annotations
 
+import csv
+import io
+import time
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -140,7 +143,7 @@ def test_every_bad_row_and_field_is_reported() -> None:
     assert english[1] == "row 4, id: id e201 already appears in row 2"
     assert english[2] == "row 5, building: no building b9 in the park profile"
     assert english[3] == "row 6, floor: floor 9 is outside building b1 (1 to 6)"
-    assert english[6] == "row 9, employees: many is not a whole number from 0 to 1000000"
+    assert english[6] == "row 9, employees: … is not a whole number from 0 to 1000000"
     assert english[7] == "row 10, uscc: a USCC has 18 characters, this one has 10"
     assert english[8] == "row 11, uscc: character I at position 17 is not allowed in a USCC"
     assert english[9] == "row 12, uscc: the check character should be A, found B"
@@ -309,3 +312,157 @@ def test_export_without_personal_data() -> None:
 def test_record_round_trip() -> None:
     for record in EXPECTED:
         assert EnterpriseRecord.from_dict(record.as_dict()) == record
+
+
+# --- issue #11 items 7, 9, 10, 11 ---
+
+
+def test_config_file_content_never_echoed() -> None:
+    """secrets.yaml read as CSV came back as "unknown column db_password: hunter2-very-secret"."""
+    secrets = b"db_password: hunter2-very-secret\napi_key: abc123\n"
+    with pytest.raises(EnterpriseImportError) as err:
+        plan_import(secrets, {}, BUILDINGS, name="secrets.csv")
+    assert "hunter2" not in str(err.value)
+    assert _issues(err)[0] == (1, None, "unknown_column_at")
+    assert err.value.issues[0].english() == "row 1: column 1 has an unknown header"
+    # A header that looks like a column name is still named, so a typo is easy to find.
+    with pytest.raises(EnterpriseImportError) as err:
+        plan_import("id,name,contact_phon\ne1,a,1\n", {}, BUILDINGS)
+    assert [issue.english() for issue in err.value.issues] == [
+        "row 1, contact_phon: unknown column contact_phon"
+    ]
+
+
+def test_bad_values_quoted_only_when_shaped_like_the_field() -> None:
+    text = "id,name,move_in_date,employees,status\ne1,a,hunter2-very-secret,2021-13-01x,db_password\n"
+    with pytest.raises(EnterpriseImportError) as err:
+        plan_import(text, {}, BUILDINGS)
+    assert [issue.english() for issue in err.value.issues] == [
+        "row 2, employees: … is not a whole number from 0 to 1000000",
+        "row 2, move_in_date: … is not a date (YYYY-MM-DD)",
+        "row 2, status: db_password is not a status (active or moved_out)",
+    ]
+    assert "hunter2" not in str(err.value)
+
+
+def test_yaml_alias_bomb_refused_quickly() -> None:
+    """A 481-byte enterprise YAML cost 13 s and 870 MB before it was refused."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 8)]
+    text = "\n".join(lines) + "\nenterprises:\n- {id: e1, name: *a7}\n"
+    started = time.perf_counter()
+    for fmt in ("yaml", None):  # named, and detected from the content
+        with pytest.raises(EnterpriseImportError) as err:
+            plan_import(text.encode(), {}, BUILDINGS, fmt=fmt)
+        assert _issues(err) == [(None, None, "yaml_aliases")]
+    assert time.perf_counter() - started < 1
+
+
+def test_yaml_duplicate_key_and_depth_refused() -> None:
+    with pytest.raises(EnterpriseImportError) as err:
+        plan_import("- id: e1\n  name: a\n  name: b\n", {}, BUILDINGS, fmt="yaml")
+    assert [issue.english() for issue in err.value.issues] == [
+        "file: key name appears twice in the same mapping (line 3)"
+    ]
+    with pytest.raises(EnterpriseImportError) as err:
+        plan_import("- id: e1\n  name: " + "[" * 5000 + "]" * 5000 + "\n", {}, BUILDINGS, fmt="yaml")
+    assert _issues(err) == [(None, None, "yaml_depth")]
+
+
+def test_pasted_text_size_capped() -> None:
+    with pytest.raises(EnterpriseImportError) as err:
+        plan_import("id,name\n" + "e1,a\n" * 1_200_000, {}, BUILDINGS)
+    assert _issues(err) == [(None, None, "too_large")]
+
+
+@pytest.mark.parametrize(
+    "cell", ["=cmd|' /C calc'!A0", "+1", "@SUM(1+1)", "-2+3", '=HYPERLINK("http://x")', "\t=1+1"]
+)
+@pytest.mark.parametrize("column", ["name", "unit", "contact_name"])
+def test_formula_cells_refused_on_import(cell: str, column: str) -> None:
+    """Cells a spreadsheet would run are refused, naming row and column; nothing is imported."""
+    row = {"id": "e1", "name": "恒达", "unit": "201", "contact_name": "张三", column: cell}
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(row))
+    writer.writeheader()
+    writer.writerow(row)
+    with pytest.raises(EnterpriseImportError) as err:
+        plan_import(out.getvalue(), {}, BUILDINGS)
+    assert _issues(err) == [(2, column, "formula")]
+    assert err.value.issues[0].english() == (
+        f"row 2, {column}: starts with {cell.strip()[0]}, which a spreadsheet runs as a formula"
+    )
+
+
+def test_formula_in_yaml_refused_and_plain_dash_kept() -> None:
+    with pytest.raises(EnterpriseImportError) as err:
+        plan_import("- {id: e1, name: '=1+1'}\n", {}, BUILDINGS, fmt="yaml")
+    assert _issues(err) == [(1, "name", "formula")]
+    # A lone "-" is what spreadsheets use for "none": text, not a formula. Negative floors are numbers.
+    plan = plan_import("id,name,unit,building,floor\ne1,恒达,-,b2,-1\n", {}, BUILDINGS)
+    assert plan.records[0].unit == "-"
+    assert plan.records[0].floor == -1
+
+
+def test_export_escapes_formulas() -> None:
+    """Records written before the import check (or by other means) are exported inert, per OWASP."""
+    risky = replace(
+        EXPECTED[0],
+        name="=cmd|' /C calc'!A0",
+        unit="+1",
+        contact_name="@SUM(1+1)",
+        industry="-2",
+        building="b2",
+        floor=-1,
+    )
+    cells = next(csv.reader(io.StringIO(export_csv([risky]).decode("utf-8-sig").splitlines()[1])))
+    row = dict(zip(COLUMNS, cells, strict=True))
+    assert row["name"] == "'=cmd|' /C calc'!A0"
+    assert row["unit"] == "'+1"
+    assert row["contact_name"] == "'@SUM(1+1)"
+    assert row["industry"] == "'-2"
+    assert row["floor"] == "-1"  # a number stays a number
+    assert row["employees"] == "35"
+
+
+def test_export_escapes_tab_and_cr() -> None:
+    tabbed = replace(EXPECTED[0], name="\tx", unit="\r=1")
+    rows = list(csv.reader(io.StringIO(export_csv([tabbed]).decode("utf-8-sig"), newline="")))
+    row = dict(zip(COLUMNS, rows[1], strict=True))
+    assert row["name"] == "'\tx"
+    assert row["unit"] == "'\r=1"
+
+
+def test_broken_utf8_refused_with_row_and_byte() -> None:
+    """A UTF-8 file with one stray byte was decoded whole as GB18030 and imported with every name garbled."""
+    good = (FIXTURES / "utf8.csv").read_bytes()
+    lines = good.split(b"\n")
+    position = len(b"\n".join(lines[:2])) + 1 + lines[2].index(b",") + 1  # start of row 3's name
+    broken = good[:position] + b"\xff" + good[position:]
+    with pytest.raises(EnterpriseImportError) as err:
+        plan_import(broken, {}, BUILDINGS, name="utf8.csv")
+    assert _issues(err) == [(3, None, "bad_utf8")]
+    assert err.value.issues[0].placeholders == {"byte": str(position + 1), "value": "FF"}
+    assert err.value.issues[0].english() == (
+        f"row 3: byte {position + 1} (0xFF) is not valid UTF-8, though the rest of the file is; "
+        "save it again as UTF-8"
+    )
+    # A stray byte in a BOM file is refused the same way (it used to become U+FFFD).
+    with pytest.raises(EnterpriseImportError) as err:
+        plan_import(b"\xef\xbb\xbf" + broken, {}, BUILDINGS, name="utf8.csv")
+    assert _issues(err) == [(3, None, "bad_utf8")]
+    assert err.value.issues[0].placeholders["byte"] == str(position + 4)
+
+
+def test_real_gbk_excel_file_still_read() -> None:
+    """GBK as Excel saves it is not plausibly UTF-8, so it is read as GB18030 (names intact)."""
+    text = decode((FIXTURES / "gbk_excel.csv").read_bytes())
+    assert "恒达机械有限公司" in text
+    assert "\ufffd" not in text
+
+
+def test_neither_utf8_nor_gbk_refused() -> None:
+    data = "id,name\ne1,恒达\n".encode("gbk") + b"e2,\x80\x80\n"
+    with pytest.raises(EnterpriseImportError) as err:
+        decode(data)
+    assert _issues(err) == [(3, None, "bad_encoding")]

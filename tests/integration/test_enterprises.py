@@ -275,7 +275,7 @@ async def test_bad_import_changes_nothing_and_lists_every_row(
         "- row 6, floor: floor 9 is outside building b1 (1 to 6)",
         "- row 7, contact_phone: not a mainland China mobile or landline number",
         "- row 8, move_in_date: 2023-02-30 is not a date (YYYY-MM-DD)",
-        "- row 9, employees: many is not a whole number from 0 to 1000000",
+        "- row 9, employees: … is not a whole number from 0 to 1000000",
         "- row 10, uscc: a USCC has 18 characters, this one has 10",
         "- row 11, uscc: character I at position 17 is not allowed in a USCC",
         "- row 12, uscc: the check character should be A, found B",
