@@ -48,7 +48,9 @@ async def _requeue(path: str, ids: list[str]) -> int:
         await box.close()
 
 
-async def _run(app: ParkSync) -> None:
+async def _run(app: ParkSync) -> int:
+    """Run until SIGINT/SIGTERM (exit 0) or until a supervised task dies (exit 1, so the Supervisor restarts
+    the add-on; the outbox keeps every record taken so far)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -56,10 +58,14 @@ async def _run(app: ParkSync) -> None:
     await app.start()
     # One machine-readable line for tests and the demo (the port may have been 0).
     print(json.dumps({"status_port": app.status_server.port, "pending": app.outbox.pending}), flush=True)
+    stopped, died = asyncio.ensure_future(stop.wait()), asyncio.ensure_future(app.dead.wait())
     try:
-        await stop.wait()
+        await asyncio.wait([stopped, died], return_when=asyncio.FIRST_COMPLETED)
     finally:
+        stopped.cancel()
+        died.cancel()
         await app.stop()
+    return 1 if app.dead.is_set() else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,8 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     if not token:
         print("park_sync: HA_TOKEN (long-lived access token) is not set", file=sys.stderr)
         return 2
-    asyncio.run(_run(ParkSync(options, ha_url, token, ns.status_host)))
-    return 0
+    return asyncio.run(_run(ParkSync(options, ha_url, token, ns.status_host)))
 
 
 if __name__ == "__main__":

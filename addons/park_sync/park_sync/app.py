@@ -1,11 +1,19 @@
-"""Wires the pieces: HA source -> intake -> outbox -> HTTP uplink (+ HJ 212 uplink) and status endpoint."""
+"""Wires the pieces: HA source -> intake -> outbox -> HTTP uplink (+ HJ 212 uplink) and status endpoint.
+
+The long-running pieces run in one ``asyncio.TaskGroup``: if any of them dies (or returns, which none should),
+the others are cancelled, ``/status`` answers 500 and ``python -m park_sync`` exits non-zero, so the
+Supervisor's watchdog restarts the add-on instead of it reporting "all well" with a dead uplink.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -58,6 +66,16 @@ class Intake:
         await self._commit()
 
 
+# Share of the park's entities unavailable from which the park counts as "dark" in the status and the log.
+DARK_SHARE = 0.5
+
+
+class TaskDied(Exception):
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"task {name} died: {reason}")
+        self.name = name
+
+
 class ParkSync:
     def __init__(self, options: Options, ha_url: str, ha_token: str, status_host: str = "0.0.0.0") -> None:
         self.options = options
@@ -71,8 +89,26 @@ class ParkSync:
         self.ha: HASource | None = None
         self.http: HttpUplink | None = None
         self.hj212: HJ212Uplink | None = None
-        self._tasks: list[asyncio.Task[Any]] = []
+        self._supervisor: asyncio.Task[None] | None = None
+        self.dead = asyncio.Event()
+        self.task_failure: str | None = None
         self.started_at = time.time()
+        # Health record cadence: on every change of the unavailable count (checked every health_interval),
+        # and at least every health_heartbeat seconds.
+        self.health_interval = 10.0
+        self.health_heartbeat = 300.0
+        self._dark = False
+
+    def park_health(self) -> dict[str, Any]:
+        known, unavailable = self.ha.unavailable() if self.ha else (0, 0)
+        share = round(unavailable / known, 4) if known else 0.0
+        return {
+            "entities": known,
+            "unavailable": unavailable,
+            "unavailable_share": share,
+            "state": "dark" if known and share >= DARK_SHARE else ("ok" if known else "unknown"),
+            "ha_connected": bool(self.ha and self.ha.connected),
+        }
 
     def status(self) -> dict[str, Any]:
         return {
@@ -89,7 +125,9 @@ class ParkSync:
             },
             "dead_letters": {"count": self.outbox.dead, "recent": self.outbox.dead_recent},
             "home_assistant": self.ha.status() if self.ha else {"connected": False},
+            "park": self.park_health(),
             "hj212": self.hj212.status() if self.hj212 else {"enabled": False},
+            "tasks": {"failed": self.task_failure},
         }
 
     async def requeue_dead_letters(self, ids: list[str] | None = None) -> int:
@@ -117,13 +155,15 @@ class ParkSync:
         )
         if self.options.status_port:
             await self.status_server.start(self._status_host, self.options.status_port)
-        self._tasks = [
-            asyncio.create_task(self.intake.run(), name="park_sync.intake"),
-            asyncio.create_task(self.http.run(), name="park_sync.http"),
-            asyncio.create_task(self.ha.run(), name="park_sync.ha"),
-        ]
+        jobs: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
+            "intake": self.intake.run,
+            "http": self.http.run,
+            "ha": self.ha.run,
+            "health": self._health_loop,
+        }
         if self.hj212 is not None:
-            self._tasks.append(asyncio.create_task(self.hj212.run(), name="park_sync.hj212"))
+            jobs["hj212"] = self.hj212.run
+        self._supervisor = asyncio.create_task(self._supervise(jobs), name="park_sync.supervisor")
         _LOGGER.info(
             "park_sync %s started: park %s -> %s, outbox %s (%d pending), status port %s",
             __version__,
@@ -134,13 +174,66 @@ class ParkSync:
             self.status_server.port or "off",
         )
 
+    async def _supervise(self, jobs: dict[str, Callable[[], Coroutine[Any, Any, None]]]) -> None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                for name, job in jobs.items():
+                    group.create_task(self._guard(name, job), name=f"park_sync.{name}")
+        except* Exception as failed:
+            first = failed.exceptions[0]
+            self.task_failure = str(first)
+            _LOGGER.critical(
+                "park_sync stops: %s", self.task_failure, exc_info=first.__cause__ or first.__context__
+            )
+            self.dead.set()
+
+    @staticmethod
+    async def _guard(name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        try:
+            await job()
+        except Exception as err:
+            raise TaskDied(name, f"{type(err).__name__}: {err}") from err
+        raise TaskDied(name, "returned")  # every job is meant to run until cancelled
+
+    async def _health_loop(self) -> None:
+        last: tuple[int, int] | None = None
+        last_sent = 0.0
+        while True:
+            await asyncio.sleep(self.health_interval)
+            health = self.park_health()
+            figure = (health["entities"], health["unavailable"])
+            if health["entities"] == 0 or (
+                figure == last and time.monotonic() - last_sent < self.health_heartbeat
+            ):
+                continue
+            self._log_dark(health)
+            await self.intake.sink([self._health_record(health)])
+            last, last_sent = figure, time.monotonic()
+
+    def _log_dark(self, health: dict[str, Any]) -> None:
+        dark = health["state"] == "dark"
+        if dark != self._dark:
+            self._dark = dark
+            log = _LOGGER.warning if dark else _LOGGER.info
+            log(
+                "Park %s: %d of %d entities unavailable (%.0f%%)",
+                "DARK" if dark else "back",
+                health["unavailable"],
+                health["entities"],
+                100 * health["unavailable_share"],
+            )
+
+    def _health_record(self, health: dict[str, Any]) -> Record:
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        digest = hashlib.sha256(f"{self.options.park_id}\x1f{now}".encode()).hexdigest()[:32]
+        return Record(id="hl-" + digest, kind="health", ts=now, data=health)
+
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
+        if self._supervisor is not None:
+            self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks = []
+                await self._supervisor
+            self._supervisor = None
         # Records already received from HA are committed before exit; unsent ones simply wait in the outbox.
         with contextlib.suppress(Exception):
             await self.intake.drain()

@@ -120,11 +120,19 @@ class HASource:
         self._state_sub: int | None = None
         self._registry_sub: int | None = None
         self.entities: set[str] = set(entity_filter.entity_ids)
+        # Last known state of every followed entity: a websocket that stays up says nothing about whether the
+        # park's devices are there (a hung integration reload leaves every entity unavailable).
+        self.states: dict[str, str] = {}
         self.connected = False
         self.unavailable_streams: set[str] = set()
         self.events = 0
         self._refresh_task: asyncio.Task[None] | None = None
         self._registry_dirty = False
+
+    def unavailable(self) -> tuple[int, int]:
+        """(entities with a known state, of which unavailable)."""
+        known = [self.states[e] for e in self.entities if e in self.states]
+        return len(known), sum(1 for st in known if st == "unavailable")
 
     def status(self) -> dict[str, Any]:
         return {
@@ -254,6 +262,7 @@ class HASource:
         records = []
         for s in states:
             if s.get("entity_id") in self.entities:
+                self.states[str(s["entity_id"])] = str(s.get("state"))
                 records.append(state_record(s))
                 if self._on_state:
                     self._on_state(s)
@@ -287,8 +296,12 @@ class HASource:
         self.events += 1
         event = msg.get("event")
         if msg_id == self._state_sub and isinstance(event, dict):
-            new_state = (event.get("data") or {}).get("new_state")
+            data = event.get("data") or {}
+            new_state = data.get("new_state")
+            if new_state is None and data.get("entity_id"):
+                self.states.pop(str(data["entity_id"]), None)  # entity removed
             if new_state and new_state.get("entity_id") in self.entities:
+                self.states[str(new_state["entity_id"])] = str(new_state.get("state"))
                 if self._on_state:
                     self._on_state(new_state)
                 await self._sink([state_record(new_state)])

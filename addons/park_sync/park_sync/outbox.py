@@ -26,7 +26,7 @@ from typing import Any
 _LOGGER = logging.getLogger(__name__)
 
 TELEMETRY = "telemetry"
-KINDS = (TELEMETRY, "incident", "audit", "enterprise", "figure")
+KINDS = (TELEMETRY, "incident", "audit", "enterprise", "figure", "health")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
