@@ -250,6 +250,8 @@ class FireLinkage:
         self._paused: set[str] = set()
         self._listeners: Listeners[[]] = Listeners()
         self._pin_failures: list[float] = []
+        # The fire incident of each group's current alarm episode (from the alarm until its reset).
+        self._episodes: dict[str, str] = {}
         self._test_timer: CALLBACK_TYPE | None = None
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.linkage", atomic_writes=True
@@ -266,6 +268,15 @@ class FireLinkage:
         for controller_id, channels in stored.get("manual", {}).items():
             if controller_id in self.controllers:
                 self.controllers[controller_id][1].manual = set(channels)
+        incidents = self.entry.runtime_data.incidents
+        for group_id, group in self.groups.items():
+            if not group.group.latched:
+                continue
+            if (incident_id := stored.get("episodes", {}).get(group_id)) is not None:
+                self._episodes[group_id] = incident_id
+            elif (open_one := incidents.find_open(IncidentKind.FIRE, f"linkage:{group_id}")) is not None:
+                # Stored before episodes were kept: the group's open fire incident is its episode's.
+                self._episodes[group_id] = open_one.id
         for group in self.groups.values():
             if group.group.latched:
                 self._audit(group, "restored", Source.SYSTEM, state=group.group.state.value)
@@ -299,6 +310,7 @@ class FireLinkage:
         return {
             "groups": {group_id: group.group.as_dict() for group_id, group in self.groups.items()},
             "manual": {cid: sorted(c.manual) for cid, (_g, c) in self.controllers.items() if c.manual},
+            "episodes": dict(self._episodes),
         }
 
     @callback
@@ -497,21 +509,49 @@ class FireLinkage:
                 inputs=list(t.inputs),
             )
             if t.new is LinkageState.ALARM and t.cause in ("input", "resound", "enable"):
-                self._open_incident(group, t, context)
+                self._track_incident(group, t, context)
+            elif t.cause == "reset":
+                # The episode ends; its incident stays open for the duty room to close.
+                self._episodes.pop(group.id, None)
         if transitions:
             self._save()
         self._update_issue(group)
 
-    def _open_incident(self, group: GroupRuntime, transition: Transition, context: Context | None) -> None:
+    def _place(self, group: GroupRuntime, ref: InputRef | None) -> tuple[str | None, int | None]:
+        """Building and floor of an input (a park-wide group's input is in its device's building)."""
+        if ref is None:
+            return group.building, None
+        return group.building or self.profile.devices[ref.device_id].building, ref.floor
+
+    def _track_incident(self, group: GroupRuntime, transition: Transition, context: Context | None) -> None:
+        """A new alarm episode opens a fire incident; a new input while latched moves it to the new place.
+
+        A new episode (the first alarm after a reset) always opens a new incident, even while the last
+        episode's is still open, so ``smart_park_incident_opened`` announces every fire.
+        """
+        incidents = self.entry.runtime_data.incidents
         first = next((group.inputs[i] for i in transition.inputs if i in group.inputs), None)
-        self.entry.runtime_data.incidents.open(
+        building, floor = self._place(group, first)
+        detail = {"group": group.id, "inputs": sorted(group.group.seen)}
+        if (episode := self._episodes.get(group.id)) is not None:
+            current = incidents.get(episode)
+            if current is not None and current.is_open:
+                if first is not None:
+                    incidents.update_place(
+                        current.id, building=building, floor=floor, detail=detail, context=context
+                    )
+                return
+            # Its incident was closed while the alarm is still latched: the bells ring, so open another.
+        opened = incidents.open(
             IncidentKind.FIRE,
             source=f"linkage:{group.id}",
-            building=group.building,
-            floor=first.floor if first else None,
-            detail={"group": group.id, "inputs": sorted(group.group.seen)},
+            building=building,
+            floor=floor,
+            detail=detail,
             context=context,
+            merge=False,
         )
+        self._episodes[group.id] = opened.id
 
     def _update_issue(self, group: GroupRuntime) -> None:
         faults = frozenset(group.faults())

@@ -2,13 +2,17 @@
 
 One :class:`IncidentManager` per park keeps the incidents in an HA ``Store`` (saved on the next loop turn
 after every change, so a crash loses nothing that was acted on), audits every step with the user who took
-it, fires ``smart_park_incident_opened`` / ``_acknowledged`` / ``_closed`` events carrying the incident
-(blueprints trigger on them) and tells subscribers (the open-incidents sensor, the one-key terminals, the
-websocket API).
+it, fires ``smart_park_incident_opened`` / ``_updated`` / ``_acknowledged`` / ``_closed`` events carrying the
+incident (blueprints trigger on them) and tells subscribers (the open-incidents sensor, the one-key terminals,
+the websocket API).
 
-Opening is idempotent per kind and source: a second alarm from the same call-point group, terminal or detector
-while its incident is still open updates that incident (a repeat count and the merged detail) instead of
-opening another, so the duty room sees one incident per place, not one per press.
+Opening is idempotent per kind and source: a second alarm from the same terminal or detector while its
+incident is still open updates that incident (a repeat count and the merged detail) instead of opening
+another, so the duty room sees one incident per place, not one per press. Every such update fires
+``_updated``, so a notification built on the events is never silent about an alarm. The fire-bell linkage
+opens one incident per alarm episode (``merge=False``: a fire after a reset is a new incident even while the
+last one is open) and moves it to each new place while the alarm is latched
+(:meth:`IncidentManager.update_place`).
 """
 
 from __future__ import annotations
@@ -46,6 +50,10 @@ MAX_CLOSED: Final = 1000
 DIAGNOSTICS_CLOSED: Final = 20
 
 EVENT_INCIDENT_OPENED: Final = f"{DOMAIN}_incident_opened"
+# An open incident's alarm came again or reached a new place; the data carries ``change``.
+EVENT_INCIDENT_UPDATED: Final = f"{DOMAIN}_incident_updated"
+CHANGE_REPEAT: Final = "repeat"  # the same source alarmed again
+CHANGE_NEW_INPUT: Final = "new_input"  # another input of the same alarm (e.g. a call point on another floor)
 EVENT_INCIDENT_ACKNOWLEDGED: Final = f"{DOMAIN}_incident_acknowledged"
 EVENT_INCIDENT_CLOSED: Final = f"{DOMAIN}_incident_closed"
 # Dispatched with (manager, incident) on every change of any park's incidents: websocket subscriptions
@@ -278,15 +286,18 @@ class IncidentManager:
         enterprise: str | None = None,
         detail: dict[str, Any] | None = None,
         context: Context | None = None,
+        merge: bool = True,
     ) -> Incident:
         """Open an incident, or return the open one of this kind and source with its repeat count bumped.
 
-        Call it when an alarm starts (an edge), not on every poll that still sees it: each repeat is audited.
-        Without a context the alarm was seen at a field device.
+        Call it when an alarm starts (an edge), not on every poll that still sees it: each repeat is audited
+        and fires ``smart_park_incident_updated``. With ``merge=False`` a new incident is opened even while
+        one of this source is open (a new alarm episode). Without a context the alarm was seen at a field
+        device.
         """
         now = dt_util.utcnow()
         audit_source = Source.FIELD if context is None else source_of(context)
-        if (existing := self.find_open(kind, source)) is not None:
+        if merge and (existing := self.find_open(kind, source)) is not None:
             incident = replace(
                 existing,
                 repeats=existing.repeats + 1,
@@ -304,6 +315,7 @@ class IncidentManager:
                 origin=source,
                 repeats=incident.repeats,
             )
+            self._fire_updated(incident, CHANGE_REPEAT, context)
             return incident
         self._seq += 1
         incident = Incident(
@@ -331,6 +343,51 @@ class IncidentManager:
             enterprise=enterprise,
         )
         self.hass.bus.async_fire(EVENT_INCIDENT_OPENED, self.describe(incident), context=context)
+        return incident
+
+    def _fire_updated(self, incident: Incident, change: str, context: Context | None) -> None:
+        self.hass.bus.async_fire(
+            EVENT_INCIDENT_UPDATED, {**self.describe(incident), "change": change}, context=context
+        )
+
+    @callback
+    def update_place(
+        self,
+        incident_id: str,
+        *,
+        building: str | None,
+        floor: int | None,
+        detail: Mapping[str, Any] | None = None,
+        context: Context | None = None,
+    ) -> Incident | None:
+        """Move an open incident to the place of a new input of its alarm; audited, fires ``_updated``.
+
+        The incident's place becomes the newest one (where the fire is now); the detail keeps every input.
+        Returns None (and changes nothing) when the incident is unknown or closed.
+        """
+        incident = self._incidents.get(incident_id)
+        if incident is None or not incident.is_open:
+            return None
+        incident = replace(
+            incident,
+            building=building,
+            floor=floor,
+            detail={**incident.detail, **(detail or {})},
+            updated_at=dt_util.utcnow(),
+        )
+        self._commit(incident)
+        self.audit.record(
+            Category.INCIDENT,
+            "update_incident",
+            source=Source.FIELD if context is None else source_of(context),
+            target=incident.id,
+            context=context,
+            kind=incident.kind.value,
+            origin=incident.source,
+            building=building,
+            floor=floor,
+        )
+        self._fire_updated(incident, CHANGE_NEW_INPUT, context)
         return incident
 
     def _refuse(self, action: str, incident_id: str, reason: str, context: Context | None) -> NoReturn:

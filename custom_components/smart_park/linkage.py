@@ -7,6 +7,8 @@ testable on its own and the state persists as a plain dict.
 Rules (GB 55036-2022 §12.0.5: all sounders of the affected scope start and stop together):
 - an alarm latches: inputs going quiet do not stop the bells;
 - silence stops the bells but keeps the alarm latched; an input not seen before re-sounds them;
+- an input not seen before while latched is reported (a transition from the state to itself, cause ``input``)
+  so the alarm's incident follows the fire to its new place;
 - reset is refused while any input is still active or cannot be read (a dead gateway must not let an alarm be
   reset blind: every input starts unreadable until it is read), and returns the group to normal;
 - a disabled group never sounds, but still records what it sees;
@@ -133,6 +135,7 @@ class LinkageGroup:
         self.active = now_active
         if not new_inputs:
             return []
+        fresh = new_inputs - self.seen  # not seen in this alarm episode: a new place
         self.seen |= new_inputs
         if self.disabled:
             return []
@@ -144,6 +147,8 @@ class LinkageGroup:
             self.latched = True
             self.alarm_since = at
             self.testing_until = None
+        elif self.latched and fresh:
+            return [Transition(at, old, old, cause, None, tuple(sorted(fresh)))]
         return self._move(old, at, cause, None, new_inputs)
 
     def declare_inputs(self, inputs: Iterable[str]) -> None:

@@ -19,20 +19,30 @@ from homeassistant.helpers import entity_registry as er
 
 from .audit import EVENT_AUDIT
 from .const import DOMAIN
-from .incidents import EVENT_INCIDENT_ACKNOWLEDGED, EVENT_INCIDENT_CLOSED, EVENT_INCIDENT_OPENED
+from .incidents import (
+    CHANGE_NEW_INPUT,
+    CHANGE_REPEAT,
+    EVENT_INCIDENT_ACKNOWLEDGED,
+    EVENT_INCIDENT_CLOSED,
+    EVENT_INCIDENT_OPENED,
+    EVENT_INCIDENT_UPDATED,
+)
 
 NAME: Final = "Smart Park"
 KIND_NAMES: Final = {"fire": "Fire", "one_key": "One-key alarm", "gas": "Gas"}
 INCIDENT_VERBS: Final = {
     EVENT_INCIDENT_OPENED: "opened",
+    EVENT_INCIDENT_UPDATED: "updated",
     EVENT_INCIDENT_ACKNOWLEDGED: "acknowledged",
     EVENT_INCIDENT_CLOSED: "closed",
 }
+UPDATE_VERBS: Final = {CHANGE_NEW_INPUT: "new alarm input", CHANGE_REPEAT: "alarm repeated"}
 # Audit actions worded for the logbook; others (a capability's own) read as their name with spaces.
 AUDIT_PHRASES: Final = {
     "open_incident": "incident opened",
     "acknowledge_incident": "incident acknowledged",
     "close_incident": "incident closed",
+    "update_incident": "incident moved to a new alarm input",
     "alarm_button_pressed": "alarm button pressed",
     "alarm_cancelled": "alarm cancelled at the terminal",
     "acknowledge_lamp": "acknowledge lamp",
@@ -54,7 +64,11 @@ def describe_incident(event_type: str, data: Mapping[str, Any]) -> tuple[str, st
     """Logbook name and message of an incident event."""
     kind = KIND_NAMES.get(str(data.get("kind")), str(data.get("kind", "")).replace("_", " ").capitalize())
     where = place(data)
-    message = INCIDENT_VERBS[event_type] + (f" at {where}" if where else "") + f" ({data.get('id')})"
+    verb = INCIDENT_VERBS[event_type]
+    if event_type == EVENT_INCIDENT_UPDATED:
+        # Say what changed: the alarm reached a new input (place), or the same source alarmed again.
+        verb = UPDATE_VERBS.get(str(data.get("change")), verb)
+    message = verb + (f" at {where}" if where else "") + f" ({data.get('id')})"
     return f"{kind} incident", message
 
 

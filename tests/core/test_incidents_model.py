@@ -6,8 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from custom_components.smart_park.incidents import Incident, IncidentKind, IncidentState
-from custom_components.smart_park.logbook import place
+from custom_components.smart_park.incidents import (
+    EVENT_INCIDENT_UPDATED,
+    Incident,
+    IncidentKind,
+    IncidentState,
+)
+from custom_components.smart_park.logbook import describe_audit, describe_incident, place
 from custom_components.smart_park.one_key import counter_step, find_terminals
 from custom_components.smart_park.profile import parse_profile
 
@@ -113,3 +118,20 @@ def test_terminals_found_by_points_and_channel_function() -> None:
     assert (ch2.floor, ch2.enterprise, ch2.name) == (4, "e2", "E2 door")
     # A channel without its own place is where its module is.
     assert (ch5.floor, ch5.enterprise, ch5.name) == (1, "e1", None)
+
+
+def test_update_wording() -> None:
+    """The logbook says what an update was: a new alarm input (place) or the same alarm again."""
+    data = {"kind": "fire", "id": "p-i2", "building_name": "1号楼", "floor": 5, "change": "new_input"}
+    assert describe_incident(EVENT_INCIDENT_UPDATED, data) == (
+        "Fire incident",
+        "new alarm input at 1号楼 floor 5 (p-i2)",
+    )
+    repeat = {"kind": "one_key", "id": "p-i3", "enterprise_name": "恒达", "change": "repeat"}
+    assert describe_incident(EVENT_INCIDENT_UPDATED, repeat) == (
+        "One-key alarm incident",
+        "alarm repeated at 恒达 (p-i3)",
+    )
+    assert describe_audit({"action": "update_incident", "target": "p-i2"}) == (
+        "incident moved to a new alarm input: p-i2"
+    )

@@ -165,3 +165,20 @@ def test_restored_alarm_cannot_be_reset_before_its_inputs_are_read() -> None:
         restored.reset(at(2), "admin")
     assert (info.value.reason, info.value.placeholders) == ("inputs_unreadable", {"inputs": f"{CP1}, {CP3}"})
     assert restored.state is LinkageState.ALARM
+
+
+def test_new_input_while_latched_is_reported_without_a_change_of_state() -> None:
+    """The alarm's incident follows the fire: a new place while sounding is a transition to the same state."""
+    group = LinkageGroup("b1")
+    group.update_inputs([CP3], at(0))
+    [t] = group.update_inputs([CP3, CP1], at(1))
+    assert (t.old, t.new, t.cause, t.inputs) == (LinkageState.ALARM, LinkageState.ALARM, "input", (CP1,))
+    # Released and pressed again: not a new place.
+    group.update_inputs([], at(2))
+    assert group.update_inputs([CP1], at(3)) == []
+    # After a reset the same call point starts a new episode.
+    group.update_inputs([], at(4))
+    group.update_readable([])
+    group.reset(at(5), "u")
+    [t] = group.update_inputs([CP3], at(6))
+    assert (t.old, t.new, t.cause) == (LinkageState.NORMAL, LinkageState.ALARM, "input")

@@ -21,6 +21,7 @@ from custom_components.smart_park.incidents import (
     EVENT_INCIDENT_ACKNOWLEDGED,
     EVENT_INCIDENT_CLOSED,
     EVENT_INCIDENT_OPENED,
+    EVENT_INCIDENT_UPDATED,
     IncidentKind,
     IncidentState,
 )
@@ -325,3 +326,30 @@ async def test_stored_incidents_of_a_removed_device_stay(
     )
     assert hass.states.get(SENSOR).attributes["one_key"] == 1
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_repeated_alarm_of_an_open_incident_is_announced(
+    hass: HomeAssistant, init_integration: SmartParkConfigEntry, simulator: ParkSimulator
+) -> None:
+    """A gas alarm coming back while its incident is open fires smart_park_incident_updated (a repeat)."""
+    entry = init_integration
+    opened = async_capture_events(hass, EVENT_INCIDENT_OPENED)
+    updated = async_capture_events(hass, EVENT_INCIDENT_UPDATED)
+    simulator.set_value("gas_detector", "gas_alarm", True)
+    await async_poll(hass, entry, Tier.FAST)
+    simulator.set_value("gas_detector", "gas_alarm", False)
+    await async_poll(hass, entry, Tier.FAST)
+    simulator.set_value("gas_detector", "gas_alarm", True)
+    await async_poll(hass, entry, Tier.FAST)
+    await hass.async_block_till_done()
+    [incident] = entry.runtime_data.incidents.open_incidents()
+    assert [e.data["id"] for e in opened] == [incident.id]
+    assert [(e.data["id"], e.data["change"], e.data["repeats"]) for e in updated] == [
+        (incident.id, "repeat", 1)
+    ]
+    # A new episode of the linkage is a new incident even while one of its source is open.
+    manager = entry.runtime_data.incidents
+    fire = manager.open(IncidentKind.FIRE, source="linkage:b1", floor=3)
+    again = manager.open(IncidentKind.FIRE, source="linkage:b1", floor=5, merge=False)
+    assert again.id != fire.id
+    assert [i.floor for i in manager.open_incidents() if i.kind is IncidentKind.FIRE] == [3, 5]

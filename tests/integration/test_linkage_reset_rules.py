@@ -13,13 +13,19 @@ import pytest
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser, async_capture_events
 
 from custom_components.smart_park.audit import Outcome
 from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.const import CONF_PROFILE, DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from custom_components.smart_park.incidents import (
+    EVENT_INCIDENT_OPENED,
+    EVENT_INCIDENT_UPDATED,
+    IncidentKind,
+)
 from custom_components.smart_park.linkage import LinkageState
+from custom_components.smart_park.logbook import describe_incident
 from custom_components.smart_park.profile import parse_profile
 from simulator.server import ParkSimulator
 
@@ -170,3 +176,100 @@ async def test_reset_refused_when_the_gateway_is_lost_after_the_release(
     await async_poll(hass, park, Tier.SAFETY)
     await reset(hass, hass_admin_user, group="b1")
     assert park.runtime_data.linkage.groups["b1"].group.state is LinkageState.NORMAL
+
+
+async def test_a_fire_after_a_reset_opens_a_new_incident(
+    hass: HomeAssistant, park: SmartParkConfigEntry, sim: ParkSimulator, hass_admin_user: MockUser
+) -> None:
+    """Reset ends the alarm episode; the next call point, elsewhere, is a new fire with its own incident."""
+    opened = async_capture_events(hass, EVENT_INCIDENT_OPENED)
+    updated = async_capture_events(hass, EVENT_INCIDENT_UPDATED)
+    sim.press_call_point("bells_a", 3)
+    await async_poll(hass, park, Tier.SAFETY)
+    sim.release_call_point("bells_a", 3)
+    await async_poll(hass, park, Tier.SAFETY)
+    await reset(hass, hass_admin_user, group="b1")
+    incidents = park.runtime_data.incidents
+    [first] = incidents.open_incidents()  # reset does not close it: the duty room does
+    assert (first.kind, first.building, first.floor) == (IncidentKind.FIRE, "b1", 3)
+
+    sim.press_call_point("bells_a", 5)
+    await async_poll(hass, park, Tier.SAFETY)
+    await hass.async_block_till_done()
+    assert [(e.data["id"], e.data["floor"]) for e in opened] == [(first.id, 3), ("rr_park-i2", 5)]
+    assert not updated
+    second = incidents.get("rr_park-i2")
+    assert second is not None
+    assert (second.building, second.floor, second.detail["inputs"]) == ("b1", 5, ["bells_a.call_point_5"])
+    # The first fire's incident is untouched.
+    assert incidents.get(first.id) == first
+    assert describe_incident(EVENT_INCIDENT_OPENED, opened[1].data) == (
+        "Fire incident",
+        "opened at 1号楼 floor 5 (rr_park-i2)",
+    )
+
+
+async def test_a_new_input_while_latched_moves_the_incident_and_announces_it(
+    hass: HomeAssistant, park: SmartParkConfigEntry, sim: ParkSimulator, hass_admin_user: MockUser
+) -> None:
+    """Another floor's call point during the alarm (sounding or silenced) updates the incident's place."""
+    opened = async_capture_events(hass, EVENT_INCIDENT_OPENED)
+    updated = async_capture_events(hass, EVENT_INCIDENT_UPDATED)
+    sim.press_call_point("bells_a", 2)
+    await async_poll(hass, park, Tier.SAFETY)
+    sim.press_call_point("bells_a", 5)
+    await async_poll(hass, park, Tier.SAFETY)
+    await hass.async_block_till_done()
+    [incident] = park.runtime_data.incidents.open_incidents()
+    assert len(opened) == 1
+    assert [(e.data["id"], e.data["change"], e.data["floor"]) for e in updated] == [
+        (incident.id, "new_input", 5)
+    ]
+    assert (incident.floor, incident.detail["inputs"]) == (
+        5,
+        ["bells_a.call_point_2", "bells_a.call_point_5"],
+    )
+    assert describe_incident(EVENT_INCIDENT_UPDATED, updated[0].data) == (
+        "Fire incident",
+        f"new alarm input at 1号楼 floor 5 ({incident.id})",
+    )
+    audit = [(e.action, e.target, e.data.get("floor")) for e in park.runtime_data.audit.entries()]
+    assert ("update_incident", incident.id, 5) in audit
+
+    # Silenced, a third floor re-sounds the bells and moves the incident again; a call point already seen
+    # pressed again does neither.
+    await hass.services.async_call(
+        DOMAIN, "silence_alarm", {"group": "b1"}, blocking=True, context=Context(user_id=hass_admin_user.id)
+    )
+    sim.release_call_point("bells_a", 2)
+    await async_poll(hass, park, Tier.SAFETY)
+    sim.press_call_point("bells_a", 2)
+    await async_poll(hass, park, Tier.SAFETY)
+    assert park.runtime_data.linkage.groups["b1"].group.state is LinkageState.SILENCED
+    sim.press_call_point("bells_a", 6)
+    await async_poll(hass, park, Tier.SAFETY)
+    await hass.async_block_till_done()
+    assert park.runtime_data.linkage.groups["b1"].group.state is LinkageState.ALARM
+    assert [(e.data["change"], e.data["floor"]) for e in updated] == [("new_input", 5), ("new_input", 6)]
+    assert len(opened) == 1
+    assert park.runtime_data.incidents.get(incident.id).floor == 6  # type: ignore[union-attr]
+
+
+async def test_the_episode_incident_is_kept_across_a_restart(
+    hass: HomeAssistant, park: SmartParkConfigEntry, sim: ParkSimulator
+) -> None:
+    """After a restart mid-alarm a new input updates the same incident; it does not open another."""
+    sim.press_call_point("bells_c", 1)
+    await async_poll(hass, park, Tier.SAFETY)
+    [incident] = park.runtime_data.incidents.open_incidents()
+    assert await hass.config_entries.async_unload(park.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(park.entry_id)
+    await hass.async_block_till_done()
+    opened = async_capture_events(hass, EVENT_INCIDENT_OPENED)
+    updated = async_capture_events(hass, EVENT_INCIDENT_UPDATED)
+    sim.press_call_point("bells_c", 3)
+    await async_poll(hass, park, Tier.SAFETY)
+    await hass.async_block_till_done()
+    assert not opened
+    assert [(e.data["id"], e.data["floor"]) for e in updated] == [(incident.id, 3)]
