@@ -38,6 +38,12 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         metavar="MN=PW",
         help="accepted HJ 212 station and password (repeatable; none = accept all)",
     )
+    p.add_argument(
+        "--hj212-idle-timeout",
+        type=float,
+        default=900.0,
+        help="close an HJ 212 connection silent this long (s)",
+    )
     p.add_argument("--log-level", default="INFO")
     return p.parse_args(argv)
 
@@ -62,6 +68,7 @@ async def _run(ns: argparse.Namespace) -> None:
         IngestSettings(token, secret, ns.max_skew, ns.ack_delay),
         hj212_passwords=stations,
         ssl_context=ctx,
+        hj212_idle_timeout=ns.hj212_idle_timeout,
     )
     await central.start(ns.host, ns.port, None if ns.hj212_port < 0 else ns.hj212_port)
     print(

@@ -22,6 +22,8 @@ _LOGGER = logging.getLogger(__name__)
 FRAME_RE = re.compile(rb"^##(\d{4})(.*)([0-9A-Fa-f]{4})\r\n$", re.DOTALL)
 DATA_CNS = frozenset({"2011", "2051", "2061", "2031"})
 MAX_FRAME = 1024 + 12
+# What an MN may hold: never a separator of the data segment, so echoing it in a reply cannot forge fields.
+_MN_RE = re.compile(r"[^;=,&\s]{1,64}")
 
 
 def crc16(data: bytes) -> int:
@@ -73,7 +75,8 @@ class FrameError(ValueError):
         m_qn = re.search(rb"QN=(\d{17})", segment)
         m_mn = re.search(rb"MN=([^;]+)", segment)
         self.qn = m_qn.group(1).decode() if m_qn else None
-        self.mn = m_mn.group(1).decode("utf-8", "replace") if m_mn else "0"
+        mn = m_mn.group(1).decode("utf-8", "replace") if m_mn else "0"
+        self.mn = mn if _MN_RE.fullmatch(mn) else "0"
 
 
 def parse(raw: bytes) -> Frame:
@@ -90,10 +93,19 @@ def parse(raw: bytes) -> Frame:
     if not sep or not rest.endswith("&&"):
         raise FrameError("cp", "2", "missing CP=&&...&&", segment)
     fields = dict(p.partition("=")[::2] for p in head.split(";") if p)
-    if not re.fullmatch(r"\d{17}", fields.get("QN", "")):
+    if not re.fullmatch(r"[0-9]{17}", fields.get("QN", "")):
         raise FrameError("qn", "7", "bad QN", segment)
-    if (int(fields.get("Flag", "0") or 0) >> 2) != 1:
+    # ASCII digits only: int() raised on "abc" (dropping the connection unanswered) and took "٥" as 5.
+    flag = fields.get("Flag", "")
+    if not re.fullmatch(r"[0-9]{1,3}", flag):
+        raise FrameError("flag", "6", "Flag missing or not a number", segment)
+    if int(flag) >> 2 != 1:
         raise FrameError("flag", "6", "Flag version bits are not 2017", segment)
+    for name, kind, code in (("ST", "st", "5"), ("CN", "cn", "8"), ("MN", "mn", "4"), ("PW", "pw", "3")):
+        if not fields.get(name):
+            raise FrameError(kind, code, f"{name} missing", segment)
+    if not _MN_RE.fullmatch(fields["MN"]):
+        raise FrameError("mn", "4", "MN has separator or control characters", segment)
     return Frame(fields, rest[:-2])
 
 
@@ -112,8 +124,17 @@ class Station:
 
 
 class HJ212Server:
-    def __init__(self, storage: Storage, passwords: dict[str, str] | None = None, pw: str = "123456") -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        passwords: dict[str, str] | None = None,
+        pw: str = "123456",
+        idle_timeout: float = 900.0,
+    ) -> None:
         self._storage = storage
+        # A connection that sends nothing for this long is closed: half-open TCP sessions (a station that lost
+        # power) and idle probes must not hold a slot forever. Stations send at least every few minutes.
+        self.idle_timeout = idle_timeout
         self._passwords = passwords or {}  # MN -> PW; empty accepts every station
         self._pw = pw
         self._server: asyncio.Server | None = None
@@ -152,7 +173,12 @@ class HJ212Server:
         try:
             while True:
                 try:
-                    raw = await reader.readuntil(b"\r\n")
+                    async with asyncio.timeout(self.idle_timeout):
+                        raw = await reader.readuntil(b"\r\n")
+                except TimeoutError:
+                    await self._storage.bump("hj212_idle_closed")
+                    _LOGGER.info("HJ 212 connection idle for %.0f s; closing it", self.idle_timeout)
+                    return
                 except (asyncio.IncompleteReadError, ConnectionError):
                     return
                 except asyncio.LimitOverrunError:
@@ -200,7 +226,7 @@ class HJ212Server:
             await self._storage.store_hj212(
                 pkt.mn, pkt.cn, data_time, pkt.qn, pkt.fields.get("ST", ""), pkt.cp
             )
-            if int(pkt.fields.get("Flag", "0")) & 1:
+            if int(pkt.fields["Flag"]) & 1:
                 if self.drop_replies > 0:
                     self.drop_replies -= 1
                     return

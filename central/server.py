@@ -22,10 +22,11 @@ class Central:
         *,
         hj212_passwords: dict[str, str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        hj212_idle_timeout: float = 900.0,
     ) -> None:
         self.storage = Storage(db_path)
         self.settings = settings
-        self.hj212 = HJ212Server(self.storage, hj212_passwords)
+        self.hj212 = HJ212Server(self.storage, hj212_passwords, idle_timeout=hj212_idle_timeout)
         self._ssl = ssl_context
         self._runner: web.AppRunner | None = None
         self.http_port = 0

@@ -15,6 +15,8 @@ from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .hj212 import FIELD_RE
+
 
 class OptionsError(ValueError):
     def __init__(self, path: str, message: str) -> None:
@@ -220,6 +222,10 @@ def _parse_hj212(h: _Reader) -> HJ212Options:
         pollutants=pollutants,
     )
     h.done()
+    # Separators in MN/PW would let a configured value forge packet fields (frame injection).
+    for name, value in (("mn", opts.mn), ("pw", opts.pw)):
+        if value and not FIELD_RE.fullmatch(value):
+            raise OptionsError(f"hj212.{name}", "must not contain ; = , & spaces or control characters")
     if enabled:
         if not opts.host:
             raise OptionsError("hj212.host", "required when hj212.enabled")

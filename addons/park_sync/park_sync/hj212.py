@@ -55,6 +55,16 @@ EXE_NO_DATA = "100"
 
 TIME_FORMAT = "%Y%m%d%H%M%S"
 _QN_RE = re.compile(r"^\d{17}$")
+# Values of the header fields must not hold the data segment's separators: MN "M1;CN=9014" would turn a data
+# packet into a forged 9014. Checked at configuration and again whenever a packet is encoded.
+FIELD_RE = re.compile(r"[^;=,&\s\x00-\x1f\x7f]+")
+_HEADER_PATTERNS = {
+    "QN": re.compile(r"[0-9]{17}"),
+    "ST": re.compile(r"[0-9]{2}"),
+    "CN": re.compile(r"[0-9]{4}"),
+    "PW": FIELD_RE,
+    "MN": FIELD_RE,
+}
 _FRAME_RE = re.compile(rb"^##(\d{4})(.*)([0-9A-Fa-f]{4})\r\n$", re.DOTALL)
 
 
@@ -150,7 +160,24 @@ class Packet:
     def cp_fields(self) -> dict[str, str]:
         return parse_cp(self.cp)
 
+    def check(self) -> None:
+        """Refuse values that would change the packet's structure; the message never echoes them (PW)."""
+        for name, value in (
+            ("QN", self.qn),
+            ("ST", self.st),
+            ("CN", self.cn),
+            ("PW", self.pw),
+            ("MN", self.mn),
+        ):
+            if not _HEADER_PATTERNS[name].fullmatch(value):
+                raise HJ212Error(
+                    name, "empty, or holds ; = , & whitespace or control characters", QN_REJECTED
+                )
+        if "&&" in self.cp or "\r" in self.cp or "\n" in self.cp:
+            raise HJ212Error("CP", "must not contain && or line breaks", QN_REJECTED, self.qn)
+
     def data_segment(self) -> str:
+        self.check()
         parts = [f"QN={self.qn}", f"ST={self.st}", f"CN={self.cn}", f"PW={self.pw}", f"MN={self.mn}"]
         parts.append(f"Flag={self.flag}")
         if self.pnum is not None and self.pno is not None:

@@ -386,9 +386,20 @@ class HJ212Uplink:
         )
 
     async def handle_command(self, req: hj212.Packet) -> None:
+        """Runs as its own task: every failure is answered and logged here, never left to the event loop."""
         self.commands += 1
         try:
-            await self._handle_command(req)
+            try:
+                await self._handle_command(req)
+            except hj212.HJ212Error as err:
+                # A malformed command (e.g. a CP item without "="): the platform gets a refusal, not silence.
+                _LOGGER.warning("HJ 212 command %s (QN %s) rejected: %s", req.cn, req.qn, err)
+                await self._write(self._reply(req, hj212.CN_REQUEST_REPLY, f"QnRtn={err.qn_rtn}"))
+            except (ConnectionError, OSError):
+                raise
+            except Exception:
+                _LOGGER.exception("HJ 212 command %s (QN %s) failed", req.cn, req.qn)
+                await self._write(self._reply(req, hj212.CN_REQUEST_REPLY, f"QnRtn={hj212.QN_REJECTED}"))
         except (ConnectionError, OSError) as err:
             _LOGGER.warning("HJ 212 command %s (QN %s) not completed: %s", req.cn, req.qn, err)
 
