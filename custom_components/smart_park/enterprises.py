@@ -37,6 +37,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_change
+from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
@@ -80,7 +81,10 @@ RESET_RATIO: Final = 0.9
 # Energy intensity is kWh per this many CNY of output value (万元).
 INTENSITY_BASE: Final = 10_000
 SIGNAL_ENTERPRISES_CHANGED: Final = f"{DOMAIN}_enterprises_changed"
-DEFAULT_EXPORT_PATH: Final = "smart_park/enterprises.csv"
+# The one folder (in the config dir) that imports are read from and exports written to. Never www/: HA serves
+# it to anyone at /local/, and exports hold phone numbers and USCCs.
+FILES_DIR: Final = "smart_park"
+DEFAULT_EXPORT_PATH: Final = f"{FILES_DIR}/enterprises.csv"
 REDACTED: Final = "**REDACTED**"
 _PERIOD_RE: Final = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -844,14 +848,45 @@ async def async_setup_enterprises(hass: HomeAssistant, entry: SmartParkConfigEnt
 # --- actions ---
 
 
-def _config_file(hass: HomeAssistant, path: str) -> Path:
-    """A path inside the HA config directory; anything else is refused."""
-    root = Path(hass.config.config_dir).resolve()
-    file = (root / path.strip()).resolve()
-    if not path.strip() or not file.is_relative_to(root) or file == root:
+def _resolve(hass: HomeAssistant, path: str) -> Path:
+    """``path`` (relative to the config dir, or absolute) with every symlink resolved; blocking."""
+    return (Path(hass.config.config_dir) / path.strip()).resolve()
+
+
+def _in_files_dir(hass: HomeAssistant, file: Path) -> bool:
+    root = (Path(hass.config.config_dir) / FILES_DIR).resolve()
+    return file.is_relative_to(root) and file != root
+
+
+def _import_file(hass: HomeAssistant, path: str) -> Path:
+    """An import file in ``<config>/smart_park/`` or a folder of ``allowlist_external_dirs``; blocking.
+
+    Anything else (secrets.yaml, .storage/) is refused before it is opened, so no error can quote it.
+    """
+    file = _resolve(hass, path)
+    if path.strip() and (_in_files_dir(hass, file) or hass.config.is_allowed_path(str(file))):
+        return file
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="path_not_allowed",
+        translation_placeholders={"path": path, "folder": FILES_DIR},
+    )
+
+
+def _export_file(hass: HomeAssistant, path: str) -> Path:
+    """An export file: a ``.csv`` in ``<config>/smart_park/`` only (HA's allowlisted dirs include www/)."""
+    file = _resolve(hass, path)
+    if not path.strip() or not _in_files_dir(hass, file):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key="path_outside_config",
+            translation_key="export_path_not_allowed",
+            translation_placeholders={"path": path, "folder": FILES_DIR},
+        )
+    if file.suffix.lower() != ".csv":
+        # Never overwrite a YAML or any other file by a typo.
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="export_not_csv",
             translation_placeholders={"path": path},
         )
     return file
@@ -871,8 +906,8 @@ def _write_bytes(file: Path, data: bytes) -> None:
 
 
 async def async_read_import_file(hass: HomeAssistant, path: str) -> bytes:
-    """The bytes of an import file in the config dir, or a translated error."""
-    file = _config_file(hass, path)
+    """The bytes of an import file in the allowed folders, or a translated error."""
+    file = await hass.async_add_executor_job(_import_file, hass, path)
     try:
         return await hass.async_add_executor_job(_read_bytes, file)
     except OSError as err:
@@ -943,15 +978,8 @@ async def async_export(
     source: Source = Source.USER,
     context: Context | None = None,
 ) -> Path:
-    """Write the registry as CSV to a ``.csv`` file in the config dir (audited: it may hold personal data)."""
-    file = _config_file(hass, path)
-    if file.suffix.lower() != ".csv":
-        # Never overwrite configuration.yaml or any other file by a typo.
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="export_not_csv",
-            translation_placeholders={"path": path},
-        )
+    """Write the registry as CSV to ``<config>/smart_park/`` (audited: it may hold personal data)."""
+    file = await hass.async_add_executor_job(_export_file, hass, path)
     data = export_csv(registry.records.values(), personal=personal)
     try:
         await hass.async_add_executor_job(_write_bytes, file, data)
@@ -1034,8 +1062,13 @@ async def _async_record_figures_service(call: ServiceCall) -> None:
 
 @callback
 def async_register_services(hass: HomeAssistant) -> None:
-    """Register the enterprise registry's actions."""
-    hass.services.async_register(
+    """Register the enterprise registry's actions; import and export are for admins only.
+
+    They read and write files and carry personal data (phones, USCCs): HA's admin-service wrapper refuses a
+    call whose user is not an admin with ``Unauthorized``.
+    """
+    async_register_admin_service(
+        hass,
         DOMAIN,
         SERVICE_IMPORT,
         _async_import_service,
@@ -1049,7 +1082,8 @@ def async_register_services(hass: HomeAssistant) -> None:
         ),
         supports_response=SupportsResponse.OPTIONAL,
     )
-    hass.services.async_register(
+    async_register_admin_service(
+        hass,
         DOMAIN,
         SERVICE_EXPORT,
         _async_export_service,

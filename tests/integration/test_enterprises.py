@@ -279,7 +279,7 @@ async def test_bad_import_changes_nothing_and_lists_every_row(
         "- row 10, uscc: a USCC has 18 characters, this one has 10",
         "- row 11, uscc: character I at position 17 is not allowed in a USCC",
         "- row 12, uscc: the check character should be A, found B",
-        "- row 13, floor: abc is not a whole number from -10 to 120",
+        "- row 13, floor: … is not a whole number from -10 to 120",
         "- row 13, contact_phone: the spreadsheet turned this into a number (1.38E+10); format the column"
         " as text",
     ]
@@ -307,8 +307,8 @@ async def test_import_refuses_files_outside_config(
     hass: HomeAssistant, ent_park: SmartParkConfigEntry
 ) -> None:
     for data, key in (
-        ({"path": "../secrets.csv"}, "path_outside_config"),
-        ({"path": "missing.csv"}, "file_not_readable"),
+        ({"path": "../secrets.csv"}, "path_not_allowed"),
+        ({"path": "smart_park/missing.csv"}, "file_not_readable"),
         ({"path": "a.csv", "content": "id,name"}, "import_source"),
         ({}, "import_source"),
     ):
@@ -338,12 +338,12 @@ async def test_export_action(hass: HomeAssistant, ent_park: SmartParkConfigEntry
     assert again == {"added": [], "updated": [], "unchanged": 3, "dry_run": False}
     # Without personal data, and never onto a file that is not a .csv.
     await hass.services.async_call(
-        DOMAIN, "export_enterprises", {"path": "public.csv", "personal_data": False}, blocking=True
+        DOMAIN, "export_enterprises", {"path": "smart_park/public.csv", "personal_data": False}, blocking=True
     )
-    assert E001_USCC.encode() not in (Path(hass.config.config_dir) / "public.csv").read_bytes()
+    assert E001_USCC.encode() not in (Path(hass.config.config_dir) / "smart_park" / "public.csv").read_bytes()
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
-            DOMAIN, "export_enterprises", {"path": "configuration.yaml"}, blocking=True
+            DOMAIN, "export_enterprises", {"path": "smart_park/configuration.yaml"}, blocking=True
         )
     assert err.value.translation_key == "export_not_csv"
 
@@ -548,7 +548,7 @@ async def test_personal_data_never_logged(
     """Importing, refusing and exporting log no USCC, name or phone of a contact."""
     caplog.clear()
     await import_file(hass, "gbk_excel.csv")
-    shutil.copy(FIXTURES / "invalid.csv", Path(hass.config.config_dir) / "invalid.csv")
+    shutil.copy(FIXTURES / "invalid.csv", Path(hass.config.config_dir) / "smart_park" / "invalid.csv")
     # From the UI: HA logs a refused action's message, which lists every bad row.
     client = await hass_ws_client(hass)
     await client.send_json_auto_id(
@@ -556,7 +556,7 @@ async def test_personal_data_never_logged(
             "type": "call_service",
             "domain": DOMAIN,
             "service": "import_enterprises",
-            "service_data": {"path": "invalid.csv"},
+            "service_data": {"path": "smart_park/invalid.csv"},
         }
     )
     refused = await client.receive_json()

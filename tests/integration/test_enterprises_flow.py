@@ -67,9 +67,12 @@ async def test_import_pasted_csv(hass: HomeAssistant, ent_park: SmartParkConfigE
 
 
 async def test_import_file_from_config_dir(hass: HomeAssistant, ent_park: SmartParkConfigEntry) -> None:
-    shutil.copy(FIXTURES / "gbk_excel.csv", Path(hass.config.config_dir) / "企业.csv")
+    (Path(hass.config.config_dir) / "smart_park").mkdir()
+    shutil.copy(FIXTURES / "gbk_excel.csv", Path(hass.config.config_dir) / "smart_park" / "企业.csv")
     result = await open_page(hass, ent_park, "enterprise_import")
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {"import_path": "企业.csv"})
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"import_path": "smart_park/企业.csv"}
+    )
     assert result["type"] is FlowResultType.ABORT
     assert result["description_placeholders"] == {"added": "3", "updated": "0", "unchanged": "0"}
 
@@ -85,7 +88,7 @@ async def test_import_refused_lists_every_problem(
     assert result["errors"] == {"base": "enterprise_import_invalid"}
     assert result["description_placeholders"]["issues"].splitlines() == [
         "- row 2, floor: a floor needs a building",
-        "- row 3, floor: x is not a whole number from -10 to 120",
+        "- row 3, floor: … is not a whole number from -10 to 120",
         "- row 3, contact_phone: not a mainland China mobile or landline number",
     ]
     assert "e010" not in ent_park.runtime_data.enterprises.records
@@ -93,8 +96,9 @@ async def test_import_refused_lists_every_problem(
     for data in ({"import_content": content, "import_path": "a.csv"}, {}):
         result = await hass.config_entries.options.async_configure(result["flow_id"], data)
         assert result["errors"] == {"base": "import_source"}
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {"import_path": "../x.csv"})
-    assert result["errors"] == {"base": "path_outside_config"}
+    for path in ("../x.csv", "secrets.yaml"):
+        result = await hass.config_entries.options.async_configure(result["flow_id"], {"import_path": path})
+        assert result["errors"] == {"base": "path_not_allowed"}
 
 
 async def test_add_enterprise(
@@ -185,19 +189,23 @@ async def test_move_out(hass: HomeAssistant, ent_park: SmartParkConfigEntry) -> 
 async def test_export(hass: HomeAssistant, ent_park: SmartParkConfigEntry) -> None:
     result = await open_page(hass, ent_park, "enterprise_export")
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"export_path": "exports/企业.csv", "personal_data": False}
+        result["flow_id"], {"export_path": "smart_park/exports/企业.csv", "personal_data": False}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "enterprises_exported"
-    data = (Path(hass.config.config_dir) / "exports" / "企业.csv").read_bytes()
+    data = (Path(hass.config.config_dir) / "smart_park" / "exports" / "企业.csv").read_bytes()
     assert data.startswith(b"\xef\xbb\xbfid,")
     assert "恒达机械有限公司".encode() in data
     assert b"91350100M000100Y43" not in data
     result = await open_page(hass, ent_park, "enterprise_export")
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"export_path": "secrets.yaml", "personal_data": True}
+        result["flow_id"], {"export_path": "smart_park/secrets.yaml", "personal_data": True}
     )
     assert result["errors"] == {"base": "export_not_csv"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"export_path": "www/enterprises.csv", "personal_data": True}
+    )
+    assert result["errors"] == {"base": "export_path_not_allowed"}
 
 
 async def test_park_not_loaded(hass: HomeAssistant, ent_park: SmartParkConfigEntry) -> None:
