@@ -33,9 +33,9 @@ from homeassistant.util import dt as dt_util
 
 from .audit import Category, Outcome, Source, source_of
 from .catalogue import Tier
-from .const import DOMAIN
+from .const import DOMAIN, LOGGER
 from .listeners import Listeners
-from .modbus import DeviceReading
+from .modbus import PRIORITY, DeviceReading, ModbusError, ReadBlock, decode_point
 from .services import ATTR_CONFIG_ENTRY_ID, ENTRY_FIELD, call_entry, loaded_entries
 
 if TYPE_CHECKING:
@@ -68,6 +68,8 @@ SERVICE_SCHEMA = vol.Schema(ENTRY_FIELD).extend({vol.Required(ATTR_INCIDENT_ID):
 # The catalogue point whose rising edge opens a gas incident.
 GAS_ALARM_KEY: Final = "gas_alarm"
 GAS_CONCENTRATION_KEY: Final = "gas_concentration"
+# Detail key of the highest concentration read while the gas incident is open.
+GAS_PEAK_KEY: Final = "gas_concentration_peak"
 
 
 class IncidentKind(StrEnum):
@@ -471,7 +473,13 @@ class IncidentManager:
 
 
 class GasAlarms:
-    """Opens a gas incident when a detector's ``gas_alarm`` point becomes active, in the poll that saw it."""
+    """Opens a gas incident when a detector's ``gas_alarm`` point becomes active, in the poll that saw it.
+
+    The incident carries the concentration of that moment: the same poll's value when its tier reads it,
+    else read from the detector at once, in the same task. (The normal tier's last value can be a poll
+    interval old: a leak rising to 30 %LEL was recorded at 0.6.) While the incident is open, every poll of
+    the concentration raises ``gas_concentration_peak`` when it is higher.
+    """
 
     def __init__(self, entry: SmartParkConfigEntry, incidents: IncidentManager) -> None:
         self.entry = entry
@@ -486,27 +494,51 @@ class GasAlarms:
         self._active: dict[str, bool] = {}
 
     def tiers(self) -> set[tuple[str, Tier]]:
-        """The (gateway, tier) coordinators that read a gas alarm point."""
+        """The (gateway, tier) coordinators that read a gas alarm or concentration point."""
         return {
             (device.gateway, point.tier)
             for device in self.detectors.values()
             for point in device.points
-            if point.key == GAS_ALARM_KEY
+            if point.key in (GAS_ALARM_KEY, GAS_CONCENTRATION_KEY)
         }
 
-    def _concentration(self, device: Device) -> Any:
-        for (gateway, _tier), coordinator in self.entry.runtime_data.coordinators.items():
-            reading = (coordinator.data or {}).get(device.id) if gateway == device.gateway else None
-            if reading is not None and GAS_CONCENTRATION_KEY in reading.values:
-                return reading.values[GAS_CONCENTRATION_KEY]
-        return None
+    async def _async_read_concentration(self, device: Device, tier: Tier) -> Any:
+        """The detector's concentration now (None when it has none or does not answer)."""
+        point = next((p for p in device.points if p.key == GAS_CONCENTRATION_KEY), None)
+        poller = self.entry.runtime_data.pollers.get(device.gateway)
+        if point is None or poller is None:
+            return None
+        block = ReadBlock(point.table, point.address, point.count, (point,))
+        try:
+            data = await poller.client.async_read(
+                device.unit, point.table, point.address, point.count, priority=PRIORITY[tier]
+            )
+        except ModbusError as err:
+            # The incident opens without it; the next poll of the concentration sets the peak.
+            LOGGER.warning("Gas alarm of %s: concentration not read: %s", device.id, err)
+            return None
+        return decode_point(point, block, data)
 
-    @callback
-    def handle(self, readings: Mapping[str, DeviceReading]) -> None:
+    def _track_peak(self, device_id: str, concentration: Any) -> None:
+        incident = self.incidents.find_open(IncidentKind.GAS, device_id)
+        if incident is None or not isinstance(concentration, int | float):
+            return
+        peak = incident.detail.get(GAS_PEAK_KEY)
+        if isinstance(peak, int | float) and concentration <= peak:
+            return
+        self.incidents.update_detail(
+            incident.id, {GAS_PEAK_KEY: concentration, f"{GAS_PEAK_KEY}_at": dt_util.utcnow().isoformat()}
+        )
+
+    async def async_handle(self, tier: Tier, readings: Mapping[str, DeviceReading]) -> None:
         """React to one poll's readings."""
         for device_id, reading in readings.items():
             device = self.detectors.get(device_id)
-            if device is None or not reading.available or GAS_ALARM_KEY not in reading.values:
+            if device is None or not reading.available:
+                continue
+            if GAS_CONCENTRATION_KEY in reading.values:
+                self._track_peak(device_id, reading.values[GAS_CONCENTRATION_KEY])
+            if GAS_ALARM_KEY not in reading.values:
                 continue
             active = bool(reading.values[GAS_ALARM_KEY])
             before = self._active.get(device_id)
@@ -516,9 +548,17 @@ class GasAlarms:
                 if before is None and self.incidents.find_open(IncidentKind.GAS, device_id) is not None:
                     continue
                 detail: dict[str, Any] = {"alarm_at": dt_util.utcnow().isoformat()}
-                if (concentration := self._concentration(device)) is not None:
+                if GAS_CONCENTRATION_KEY in reading.values:
+                    concentration = reading.values[GAS_CONCENTRATION_KEY]
+                else:
+                    concentration = await self._async_read_concentration(device, tier)
+                repeat = self.incidents.find_open(IncidentKind.GAS, device_id) is not None
+                if concentration is not None:
                     detail[GAS_CONCENTRATION_KEY] = concentration
-                self.incidents.open(
+                    if not repeat:
+                        detail[GAS_PEAK_KEY] = concentration
+                        detail[f"{GAS_PEAK_KEY}_at"] = detail["alarm_at"]
+                opened = self.incidents.open(
                     IncidentKind.GAS,
                     source=device_id,
                     building=device.building,
@@ -526,6 +566,8 @@ class GasAlarms:
                     enterprise=device.enterprise,
                     detail=detail,
                 )
+                if repeat:
+                    self._track_peak(opened.source, concentration)  # the higher of the two stays
             elif before and not active:
                 incident = self.incidents.find_open(IncidentKind.GAS, device_id)
                 self.audit.record(
@@ -543,7 +585,7 @@ class GasAlarms:
 
     async def async_hook(self, gateway_id: str, tier: Tier, readings: dict[str, DeviceReading]) -> None:
         """Coordinator hook (runs in the poll task, before entities update)."""
-        self.handle(readings)
+        await self.async_handle(tier, readings)
 
 
 async def async_setup_incidents(hass: HomeAssistant, entry: SmartParkConfigEntry) -> IncidentManager:
@@ -557,7 +599,7 @@ async def async_setup_incidents(hass: HomeAssistant, entry: SmartParkConfigEntry
         if (coordinator := coordinators.get(key)) is not None:
             # The first polls ran before this hook existed: they are the baseline, and an alarm already
             # active then (with no incident open from before a restart) opens one now.
-            gas.handle(coordinator.data or {})
+            await gas.async_handle(key[1], coordinator.data or {})
             coordinator.hooks.append(gas.async_hook)
     return manager
 

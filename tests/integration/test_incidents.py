@@ -353,3 +353,34 @@ async def test_repeated_alarm_of_an_open_incident_is_announced(
     again = manager.open(IncidentKind.FIRE, source="linkage:b1", floor=5, merge=False)
     assert again.id != fire.id
     assert [i.floor for i in manager.open_incidents() if i.kind is IncidentKind.FIRE] == [3, 5]
+
+
+async def test_gas_incident_carries_the_triggering_concentration_and_its_peak(
+    hass: HomeAssistant, init_integration: SmartParkConfigEntry, simulator: ParkSimulator
+) -> None:
+    """The alarm's own concentration, not the normal tier's older value; the peak follows while open."""
+    entry = init_integration
+    opened = async_capture_events(hass, EVENT_INCIDENT_OPENED)
+    simulator.set_value("gas_detector", "gas_concentration", 0.6)
+    await async_poll(hass, entry, Tier.NORMAL)
+    # A leak: the fast poll sees the alarm before the normal tier reads the concentration again.
+    simulator.set_value("gas_detector", "gas_concentration", 30.3)
+    simulator.set_value("gas_detector", "gas_alarm", True)
+    await async_poll(hass, entry, Tier.FAST)
+    [incident] = entry.runtime_data.incidents.open_incidents()
+    assert opened[0].data["detail"]["gas_concentration"] == 30.3
+    assert (incident.detail["gas_concentration"], incident.detail["gas_concentration_peak"]) == (30.3, 30.3)
+
+    simulator.set_value("gas_detector", "gas_concentration", 45.5)
+    await async_poll(hass, entry, Tier.NORMAL)
+    simulator.set_value("gas_detector", "gas_concentration", 12.0)
+    await async_poll(hass, entry, Tier.NORMAL)
+    incident = entry.runtime_data.incidents.get(incident.id)
+    assert incident is not None
+    assert (incident.detail["gas_concentration"], incident.detail["gas_concentration_peak"]) == (30.3, 45.5)
+    assert incident.detail["gas_concentration_peak_at"]
+    # Closed, the incident no longer follows the detector.
+    entry.runtime_data.incidents.close(incident.id, context=None)
+    simulator.set_value("gas_detector", "gas_concentration", 80.0)
+    await async_poll(hass, entry, Tier.NORMAL)
+    assert entry.runtime_data.incidents.get(incident.id).detail["gas_concentration_peak"] == 45.5  # type: ignore[union-attr]
