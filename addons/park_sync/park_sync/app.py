@@ -152,6 +152,7 @@ class ParkSync:
             self.intake.sink,
             self.session,
             on_state=on_state,
+            personal_data=self.options.send_personal_data,
         )
         if self.options.status_port:
             await self.status_server.start(self._status_host, self.options.status_port)

@@ -66,6 +66,8 @@ class Options:
     request_timeout_seconds: float = 30.0
     status_port: int = 8099
     log_level: str = "info"
+    # USCC, contact names and phones go to the central only when the operator opts in (data minimisation).
+    send_personal_data: bool = False
     hj212: HJ212Options = HJ212Options()
 
 
@@ -177,6 +179,7 @@ def parse_options(raw: Any) -> Options:
         request_timeout_seconds=r.number("request_timeout_seconds", 30.0, 1.0, 600.0),
         status_port=r.integer("status_port", 8099, 0, 65535),
         log_level=level,
+        send_personal_data=r.boolean("send_personal_data", False),
         hj212=_parse_hj212(r.sub("hj212")),
     )
     if opts.retry_max_seconds < opts.retry_initial_seconds:

@@ -32,6 +32,20 @@ STREAMS: dict[str, str] = {
     "smart_park/enterprises/subscribe": "enterprise",
 }
 KEPT_ATTRIBUTES = ("unit_of_measurement", "device_class", "state_class", "friendly_name")
+# Personal data (the integration's enterprise USCC, contact name and phone, and the usual aliases): left out
+# of every record unless the operator sets send_personal_data.
+PERSONAL_KEYS = frozenset(
+    {"uscc", "contact", "contact_name", "contact_phone", "phone", "mobile", "email", "id_number"}
+)
+
+
+def without_personal(value: Any) -> Any:
+    """``value`` with personal keys removed at any depth (removed, not masked: the central gets nothing)."""
+    if isinstance(value, dict):
+        return {k: without_personal(v) for k, v in value.items() if k not in PERSONAL_KEYS}
+    if isinstance(value, list):
+        return [without_personal(v) for v in value]
+    return value
 
 
 class AuthError(Exception):
@@ -69,8 +83,10 @@ def state_record(state: dict[str, Any]) -> Record:
     )
 
 
-def item_records(kind: str, event: Any) -> list[Record]:
-    """Incidents/audit/enterprise events: a list under a known key, a bare list, or one object with an id."""
+def item_records(kind: str, event: Any, personal_data: bool = False) -> list[Record]:
+    """Incidents/audit/enterprise events: a list under a known key, a bare list, or one object with an id.
+
+    Personal fields are dropped before the id is derived: a change of only a phone number is no new fact."""
     items: list[Any]
     if isinstance(event, list):
         items = event
@@ -84,9 +100,10 @@ def item_records(kind: str, event: Any) -> list[Record]:
     else:
         return []
     out = []
-    for item in items:
-        if not isinstance(item, dict) or "id" not in item:
+    for raw in items:
+        if not isinstance(raw, dict) or "id" not in raw:
             continue
+        item = raw if personal_data else without_personal(raw)
         canonical = json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
         ts = str(item.get("updated_at") or item.get("at") or item.get("opened_at") or item.get("ts") or "")
         out.append(
@@ -106,8 +123,10 @@ class HASource:
         sink: Sink,
         session: aiohttp.ClientSession,
         on_state: Callable[[dict[str, Any]], None] | None = None,
+        personal_data: bool = False,
     ) -> None:
         self._url = websocket_url(url)
+        self._personal_data = personal_data
         self._token = token
         self._filter = entity_filter
         self._sink = sink
@@ -312,7 +331,7 @@ class HASource:
             if self._refresh_task is None or self._refresh_task.done():
                 self._refresh_task = asyncio.create_task(self._refresh_while_dirty())
         elif isinstance(msg_id, int) and msg_id in self._streams:
-            records = item_records(self._streams[msg_id], event)
+            records = item_records(self._streams[msg_id], event, self._personal_data)
             if records:
                 await self._sink(records)
 
