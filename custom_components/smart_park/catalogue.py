@@ -239,7 +239,9 @@ POINT_FIELDS: dict[Any, Any] = {
 POINT_SCHEMA = vol.Schema(
     {
         vol.Required("key"): _KEY,
-        **POINT_FIELDS,
+        # Markers compare equal by name: spreading Optional("table") and then adding Required("table") would
+        # keep the Optional one, and a new point without a table crashed later with KeyError.
+        **{marker: value for marker, value in POINT_FIELDS.items() if marker not in ("table", "address")},
         vol.Required("table"): vol.Coerce(Table),
         vol.Required("address"): _ADDRESS,
     }

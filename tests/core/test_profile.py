@@ -365,3 +365,11 @@ def test_duplicate_key_refused() -> None:
 def test_profile_size_cap() -> None:
     text = "park: {id: p1, name: P}\n# " + "x" * (MAX_PROFILE_BYTES) + "\n"
     assert _issues(text) == [("$", "too_large", {"max": "2"})]
+
+
+def test_new_point_without_table_is_required_not_a_crash() -> None:
+    """An override naming a point the type lacks is a new point: its table is required (was KeyError)."""
+    data = _with(lambda d: d["devices"][1].update(overrides=[{"key": "new_point", "scale": 2}]))
+    assert _issues(data) == [("devices[1].overrides[0].table", "required", {})]
+    data = _with(lambda d: d.update(device_types=[{"type": "x9", "points": [{"key": "a", "address": 1}]}]))
+    assert _issues(data) == [("device_types[0].points[0].table", "required", {})]
