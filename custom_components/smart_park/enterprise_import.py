@@ -435,12 +435,13 @@ _TEXT_LIMITS: Final = {"name": 100, "unit": 32, "contact_name": 50}
 # Bad values quoted back only when they look like what the column expects; anything else is "…".
 _SHOWN_NUMBER_RE = re.compile(r"^[\d\s.,+\-eE]{1,20}$")
 _SHOWN_DATE_RE = re.compile(r"^[\d\s./\-年月日]{1,20}$")
+# A building (1号楼, B2) or a status word: short, letters and digits.
+_SHOWN_WORD_RE = re.compile(r"^[\w\-.#]{1,20}$")
 
 
-def _shown(text: str, pattern: re.Pattern[str] | None = None) -> str:
+def _shown(text: str, pattern: re.Pattern[str]) -> str:
     """``text`` if it may appear in a message (short, shaped like the field's values), else an ellipsis."""
-    ok = pattern.match(text) if pattern else safe_yaml.looks_like_name(text) and len(text) <= 20
-    return text if ok else "…"
+    return text if pattern.match(text) else "…"
 
 
 class _Bad(Exception):
@@ -546,7 +547,7 @@ def _parse_floor(value: Any) -> int:
 def _parse_status(text: str) -> Status:
     status = STATUS_ALIASES.get(text.strip().lower())
     if status is None:
-        raise _Bad("bad_status", value=_shown(text))
+        raise _Bad("bad_status", value=_shown(text, _SHOWN_WORD_RE))
     return status
 
 
@@ -557,7 +558,7 @@ def _resolve_building(text: str, buildings: Mapping[str, Building]) -> str:
     for building in buildings.values():
         if building.name == text:
             return building.id
-    raise _Bad("unknown_building", building=_shown(text))
+    raise _Bad("unknown_building", building=_shown(text, _SHOWN_WORD_RE))
 
 
 def _parse_field(name: str, value: Any, buildings: Mapping[str, Building]) -> Any:

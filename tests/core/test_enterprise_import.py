@@ -334,13 +334,22 @@ def test_config_file_content_never_echoed() -> None:
 
 
 def test_bad_values_quoted_only_when_shaped_like_the_field() -> None:
-    text = "id,name,move_in_date,employees,status\ne1,a,hunter2-very-secret,2021-13-01x,db_password\n"
+    text = (
+        "id,name,building,move_in_date,employees,status\n"
+        "e1,a,9号楼,hunter2-very-secret,2021-13-01x,db_password: x\n"
+        "e2,b,密码: hunter2,2021-13-01,x1,gone\n"
+    )
     with pytest.raises(EnterpriseImportError) as err:
         plan_import(text, {}, BUILDINGS)
     assert [issue.english() for issue in err.value.issues] == [
+        "row 2, building: no building 9号楼 in the park profile",
         "row 2, employees: … is not a whole number from 0 to 1000000",
         "row 2, move_in_date: … is not a date (YYYY-MM-DD)",
-        "row 2, status: db_password is not a status (active or moved_out)",
+        "row 2, status: … is not a status (active or moved_out)",
+        "row 3, building: no building … in the park profile",
+        "row 3, employees: … is not a whole number from 0 to 1000000",
+        "row 3, move_in_date: 2021-13-01 is not a date (YYYY-MM-DD)",
+        "row 3, status: gone is not a status (active or moved_out)",
     ]
     assert "hunter2" not in str(err.value)
 
