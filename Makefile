@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 # Python 3.14 (>= 3.14.2): the host's, else a project-local one from Debian's packages (scripts/python314.sh;
 # PY314_DEBS names an offline cache of them).
 
-.PHONY: venv test lint typecheck pytest demo bench clean
+NEXT_VENV ?= .venv-ha-next
+.PHONY: venv test lint typecheck pytest forward-check demo bench clean
 
 $(VENV)/.installed: requirements_test.txt constraints/ha-2026.10.4.txt
 	scripts/venv.sh $(VENV)
@@ -14,6 +15,12 @@ $(VENV)/.installed: requirements_test.txt constraints/ha-2026.10.4.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+# The newest HA release in its own environment (no test harness supports it yet): see scripts/forward_check.py.
+$(NEXT_VENV)/.installed: requirements_forward.txt constraints/ha-2026.11.0.txt
+	scripts/venv.sh $(NEXT_VENV)
+	$(NEXT_VENV)/bin/python -m pip install --quiet --root-user-action=ignore -r requirements_forward.txt
+	touch $@
 
 $(VENV)/.demo-installed: $(VENV)/.installed requirements_demo.txt
 	$(PY) -m pip install --quiet --root-user-action=ignore -r requirements_demo.txt
@@ -29,7 +36,10 @@ typecheck: venv
 pytest: venv
 	$(VENV)/bin/pytest --cov --cov-report=term -p no:cacheprovider $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+forward-check: $(NEXT_VENV)/.installed
+	$(NEXT_VENV)/bin/python scripts/forward_check.py
+
+test: lint typecheck pytest forward-check
 
 demo: $(VENV)/.demo-installed
 	$(PY) -m demo
