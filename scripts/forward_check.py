@@ -1,12 +1,12 @@
 """Forward check: smart_park on the newest Home Assistant release, in a real ``hass``.
 
 The test harness lags HA releases; this check needs none. It runs in its own virtual environment
-(``make forward-check``: HA pinned in requirements_forward.txt with that release's own constraints), starts the
-park simulator with the reference park, a fresh ``hass`` with smart_park linked into its config folder, onboards
-it and adds the integration through its config flow over the REST API, as a user would. Then a call point is
-pressed at the simulator: every bell of that building must ring, the linkage state must read ``alarm``, and a
-reset by the admin after the release must stop the bells. It fails on any error, warning or deprecation report
-that names smart_park in hass's log. Upgrading the check to a newer HA is bumping one pin.
+(``make forward-check``: HA pinned in requirements_forward.txt with that release's own constraints),
+starts the park simulator with the reference park, a fresh ``hass`` with smart_park linked into its config
+folder, onboards it and adds the integration through its config flow over the REST API, as a user would.
+Then a call point is pressed at the simulator: every bell of that building must ring, the linkage state must
+read ``alarm``, and a reset by the admin after the release must stop the bells. It fails on any error,
+warning or deprecation report that names smart_park in hass's log. Upgrading to a newer HA is bumping one pin.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
-import sys
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from importlib.metadata import version
@@ -28,15 +28,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._hass_runner import Hass, free_ports, hass_configuration  # noqa: E402
+from custom_components.smart_park.profile import parse_profile  # noqa: E402
 from simulator.reference import reference_profile  # noqa: E402
 from simulator.server import ParkSimulator  # noqa: E402
-
-from custom_components.smart_park.profile import parse_profile  # noqa: E402
 
 ENTERPRISES = 10
 BUILDING, CONTROLLER, CHANNEL = "b1", "b1_bells", 3
 BELL_TIMEOUT = 10.0
-# A log line about our integration that fails the check: anything at WARNING or above naming smart_park, and any
+# A log line that fails the check: anything at WARNING or above naming smart_park, and any
 # deprecation report (HA may attribute one it makes on our behalf to a core platform).
 LOG_LINE = re.compile(r"^\S+ \S+ (WARNING|ERROR|CRITICAL) ")
 REPORT = re.compile(r"Detected that |deprecat|will stop working in Home Assistant", re.IGNORECASE)
