@@ -134,9 +134,8 @@ async def check(workdir: Path) -> None:
             lambda: _state_is(hass, state_entity, "alarm"),
             BELL_TIMEOUT,
         )
-        print(
-            f"forward check: call point {CONTROLLER}/{CHANNEL} rang {len(bells)} bells in {latency * 1000:.0f} ms"
-        )
+        rang = f"{len(bells)} bells in {latency * 1000:.0f} ms"
+        print(f"forward check: call point {CONTROLLER}/{CHANNEL} rang {rang}")
         sim.release_call_point(CONTROLLER, CHANNEL)
 
         async def reset() -> bool:
