@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from importlib.metadata import version
+from importlib.resources import files
 from pathlib import Path
 
 from awesomeversion import AwesomeVersion
@@ -24,10 +26,19 @@ HACS_KEYS = {
 
 
 def test_hacs_json() -> None:
+    """The minimum HA HACS and the Marketplace enforce is the oldest HA the tests run on."""
     hacs = json.loads((ROOT / "hacs.json").read_text(encoding="utf-8"))
     assert set(hacs) <= HACS_KEYS, set(hacs) - HACS_KEYS
     assert hacs["name"]
-    assert AwesomeVersion(hacs["homeassistant"]) == AwesomeVersion("2025.4.0")
+    assert AwesomeVersion(hacs["homeassistant"]) == AwesomeVersion(version("homeassistant"))
+
+
+def test_constraints_are_home_assistants_own() -> None:
+    """constraints/ha-<version>.txt is the tested HA's package_constraints.txt, unchanged."""
+    shipped = files("homeassistant").joinpath("package_constraints.txt").read_text(encoding="utf-8")
+    ours = (ROOT / "constraints" / f"ha-{version('homeassistant')}.txt").read_text(encoding="utf-8")
+    assert ours == shipped
+    assert f"-c constraints/ha-{version('homeassistant')}.txt" in (ROOT / "requirements_test.txt").read_text()
 
 
 def test_manifest_key_order_and_contents() -> None:
