@@ -42,6 +42,13 @@ forward-check: $(NEXT_VENV)/.installed
 test: lint typecheck pytest forward-check
 
 demo: $(VENV)/.demo-installed
+	@# Spoken broadcasts: the demo's offline TTS engine runs Debian's espeak-ng, and HA's tts converts with
+	@# ffmpeg (every HA install has it). Installed when we may (root with apt-get), else TTS is off.
+	@command -v espeak-ng >/dev/null && command -v ffmpeg >/dev/null || \
+		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		{ apt-get install -y -qq espeak-ng ffmpeg >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq espeak-ng ffmpeg >/dev/null; }; } } || \
+		echo "espeak-ng or ffmpeg missing: the demo runs without text-to-speech"
 	$(PY) -m demo
 
 bench: venv

@@ -69,6 +69,8 @@ homeassistant:
   latitude: 27.99
   longitude: 120.69
   elevation: 10
+  # The broadcast controllers fetch TTS audio from this URL; the demo's controllers are on loopback.
+  internal_url: http://{host}:{port}
 frontend:
 http:
   server_host: {host}
@@ -79,11 +81,13 @@ diagnostics:
 energy:
 history:
 logbook:
+media_source:
 recorder:
   purge_keep_days: 3
 repairs:
 search:
 system_log:
+tts:
 logger:
   default: warning
   logs:
@@ -150,17 +154,17 @@ class Demo:
         self.buildings = buildings
         self.children: list[Child] = []
 
-    def spawn(self, name: str, args: list[str], log: Path, env: dict[str, str] | None = None) -> Child:
+    def spawn(
+        self, name: str, args: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path = ROOT
+    ) -> Child:
+        """Start a child; run from the checkout (its packages importable) unless ``cwd`` says otherwise."""
         log_file = log.open("wb")
-        full_env = {
-            **os.environ,
-            **(env or {}),
-            "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'addons' / 'park_sync'}",
-            "PYTHONUNBUFFERED": "1",
-        }
+        full_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+        if cwd == ROOT:
+            full_env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{ROOT / 'addons' / 'park_sync'}"
         proc = subprocess.Popen(
             args,
-            cwd=ROOT,
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -331,6 +335,19 @@ async def add_integration(session: aiohttp.ClientSession, token: str, profile_ya
     return result
 
 
+async def add_speech_engine(session: aiohttp.ClientSession, token: str) -> str:
+    """Add the offline TTS engine (espeak-ng) when the program is there; says what TTS the demo has."""
+    if shutil.which("espeak-ng") is None or shutil.which("ffmpeg") is None:
+        return "off: for spoken broadcasts install espeak-ng and ffmpeg (Debian: apt-get install espeak-ng ffmpeg)"
+    base = f"{HA_URL}/api/config/config_entries/flow"
+    headers = {"Authorization": f"Bearer {token}"}
+    async with session.post(base, json={"handler": "espeak_tts"}, headers=headers) as resp:
+        result: dict[str, Any] = await resp.json()
+    if result.get("type") != "create_entry":
+        raise DemoError(f"the espeak_tts engine was not added: {result}; see demo/run/hass.log")
+    return "tts.espeak_ng (espeak-ng, offline; Mandarin and English)"
+
+
 async def long_lived_token_and_entities(
     session: aiohttp.ClientSession, token: str
 ) -> tuple[str, dict[str, str]]:
@@ -359,6 +376,8 @@ def prepare(profile: dict[str, Any]) -> tuple[Path, str]:
     ha = RUN / "ha"
     (ha / "custom_components").mkdir(parents=True)
     (ha / "custom_components" / "smart_park").symlink_to(ROOT / "custom_components" / "smart_park")
+    # The demo's offline TTS engine (espeak-ng), not part of the product.
+    (ha / "custom_components" / "espeak_tts").symlink_to(ROOT / "demo" / "custom_components" / "espeak_tts")
     (ha / "configuration.yaml").write_text(HA_CONFIGURATION.format(host=HOST, port=HA_PORT), encoding="utf-8")
     (ha / ".storage").mkdir()
     (ha / ".storage" / "onboarding").write_text(json.dumps(HA_ONBOARDING_STORE, indent=2), encoding="utf-8")
@@ -455,8 +474,13 @@ async def run(demo: Demo) -> None:
         RUN / "central.log",
         env={"CENTRAL_TOKEN": CENTRAL_TOKEN, "CENTRAL_HMAC_SECRET": CENTRAL_SECRET},
     )
+    # hass runs from its config folder, as an installed HA does: it finds smart_park and the demo's TTS engine
+    # in config/custom_components, not through the checkout (whose custom_components would shadow them).
     demo.spawn(
-        "home assistant", [PY, "-m", "homeassistant", "-c", str(RUN / "ha"), "--skip-pip"], RUN / "hass.log"
+        "home assistant",
+        [PY, "-m", "homeassistant", "-c", str(RUN / "ha"), "--skip-pip"],
+        RUN / "hass.log",
+        cwd=RUN / "ha",
     )
     async with aiohttp.ClientSession() as session:
         await wait_until(
@@ -479,6 +503,8 @@ async def run(demo: Demo) -> None:
         print(
             f"  smart_park set up through its config flow: {entry.get('title')}, {len(entity_ids)} entities"
         )
+        speech = await add_speech_engine(session, token)
+        print(f"  text-to-speech: {speech}")
         token_path = RUN / "ha_token.txt"
         token_path.write_text(lived + "\n", encoding="utf-8")
         token_path.chmod(0o600)
@@ -510,6 +536,7 @@ Smart Park Hub is running.
                    API token (long-lived): demo/run/ha_token.txt
   Park simulator   http://{HOST}:{CONTROL_PORT}/api/state
                    try: {ctl} press-call-point b1_bells 3
+  Text-to-speech   {speech}
   Central platform http://{HOST}:{CENTRAL_PORT}/api/v1/summary
   park_sync status http://{HOST}:{SYNC_STATUS_PORT}/status
   Logs in demo/run/. Press Ctrl-C to stop everything.
