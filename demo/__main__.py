@@ -338,7 +338,7 @@ async def add_integration(session: aiohttp.ClientSession, token: str, profile_ya
 async def add_speech_engine(session: aiohttp.ClientSession, token: str) -> str:
     """Add the offline TTS engine (espeak-ng) when the program is there; says what TTS the demo has."""
     if shutil.which("espeak-ng") is None or shutil.which("ffmpeg") is None:
-        return "off: for spoken broadcasts install espeak-ng and ffmpeg (Debian: apt-get install espeak-ng ffmpeg)"
+        return "off: spoken broadcasts need espeak-ng and ffmpeg (Debian: apt-get install espeak-ng ffmpeg)"
     base = f"{HA_URL}/api/config/config_entries/flow"
     headers = {"Authorization": f"Bearer {token}"}
     async with session.post(base, json={"handler": "espeak_tts"}, headers=headers) as resp:
