@@ -165,7 +165,11 @@ async def tank(request: web.Request) -> web.Response:
 
 
 async def unit(request: web.Request) -> web.Response:
-    """POST /api/units/{device_id}/silence|answer|exception [{"code": 4 | null}]"""
+    """POST /api/units/{device_id}/silence|answer|exception|bad_reply|delay
+
+    Bodies: exception {"code": 4 | null}; bad_reply {"mode": "empty" | "short" | "wrong_function" | null};
+    delay {"seconds": 0.5 | null}.
+    """
     sim, device_id, action = _sim(request), request.match_info["device_id"], request.match_info["action"]
     if action in ("silence", "answer"):
         sim.silence_unit(device_id, action == "silence")
@@ -173,8 +177,17 @@ async def unit(request: web.Request) -> web.Response:
         body = await _json_body(request)
         code = _number(body, "code")
         sim.set_exception(device_id, None if code is None else int(code))
+    elif action == "bad_reply":
+        body = await _json_body(request)
+        mode = body.get("mode")
+        if mode is not None and not isinstance(mode, str):
+            raise InvalidValue("mode must be a string or null", "mode")
+        sim.bad_reply(device_id, mode)
+    elif action == "delay":
+        body = await _json_body(request)
+        sim.delay_replies(device_id, _number(body, "seconds"))
     else:
-        raise NotFound(f"unknown action {action} (silence, answer, exception)", "action")
+        raise NotFound(f"unknown action {action} (silence, answer, exception, bad_reply, delay)", "action")
     return _ok()
 
 

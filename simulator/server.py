@@ -48,6 +48,11 @@ _FC_TABLE: dict[int, Table] = {
     4: Table.INPUT_REGISTER,
 }
 
+# Bad-reply modes (see ParkSimulator.bad_replies): a unit that answers, but not with what was asked.
+BAD_REPLY_MODES = ("empty", "short", "wrong_function")
+# A read answered with the other read function code of the same kind of table.
+_OTHER_READ = {1: 2, 2: 1, 3: 4, 4: 3}
+
 BROADCAST_STOP, BROADCAST_PRESET, BROADCAST_URL = 0, 1, 2
 # Default gas-leak peak: this many times the alarm threshold, so the alarm is unambiguous.
 GAS_PEAK_FACTOR = 2.5
@@ -126,6 +131,12 @@ class _GatewayContext(ModbusServerContext):
         image = self._image(device_id)
         if (code := self._sim.exceptions.get(image.device.id)) is not None:
             return code
+        if (delay := self._sim.reply_delays.get(image.device.id)) is not None:
+            self._sim.replies_pending += 1
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                self._sim.replies_pending -= 1
         table = _FC_TABLE.get(func_code)
         if table is None:
             return ExcCodes.ILLEGAL_FUNCTION
@@ -171,6 +182,11 @@ class ParkSimulator:
         self.dynamics.initialise()
         self.silenced: set[str] = set()
         self.exceptions: dict[str, ExcCodes] = {}
+        # Units whose read replies are malformed (mode per device, one of BAD_REPLY_MODES).
+        self.bad_replies: dict[str, str] = {}
+        # Units that answer reads only after this many seconds (a slow bus), and how many such reads wait now.
+        self.reply_delays: dict[str, float] = {}
+        self.replies_pending = 0
         # Writes a unit acknowledges but does not carry out (a stuck relay), per device.
         self.lost_writes: dict[str, int] = {}
         self.writes: list[WriteRecord] = []
@@ -286,6 +302,10 @@ class ParkSimulator:
             if not sending:
                 requests[pdu.function_code] += 1
                 unit_requests[pdu.dev_id] += 1
+                return pdu
+            device_id = self.units.get((gateway_id, pdu.dev_id))
+            if device_id is not None and (mode := self.bad_replies.get(device_id)) is not None:
+                _garble(pdu, mode)
             return pdu
 
         return trace
@@ -473,6 +493,31 @@ class ParkSimulator:
             valid = ", ".join(str(int(c)) for c in ExcCodes)
             raise InvalidValue(f"exception code {code} is not one of {valid}", "code") from None
 
+    def bad_reply(self, device_id: str, mode: str | None) -> None:
+        """The unit answers reads with malformed replies; None answers properly again.
+
+        ``empty``: a well-formed reply with no data (byte count 0); ``short``: one byte (bits) or one register
+        fewer than asked; ``wrong_function``: the data under the other read function code (coils <-> discrete
+        inputs, holding <-> input registers). Writes and exception replies are not touched.
+        """
+        self.image(device_id)
+        if mode is None:
+            self.bad_replies.pop(device_id, None)
+        elif mode in BAD_REPLY_MODES:
+            self.bad_replies[device_id] = mode
+        else:
+            raise InvalidValue(f"bad reply mode {mode!r} is not one of {', '.join(BAD_REPLY_MODES)}", "mode")
+
+    def delay_replies(self, device_id: str, seconds: float | None) -> None:
+        """The unit answers reads after ``seconds`` (requests stay in flight that long); None: at once."""
+        self.image(device_id)
+        if seconds is None:
+            self.reply_delays.pop(device_id, None)
+        elif seconds < 0:
+            raise InvalidValue("seconds must not be negative", "seconds")
+        else:
+            self.reply_delays[device_id] = seconds
+
     def lose_writes(self, device_id: str, count: int) -> None:
         """The unit acknowledges its next ``count`` writes without carrying them out (a stuck relay)."""
         self.image(device_id)
@@ -624,6 +669,8 @@ class ParkSimulator:
             "enterprise": device.enterprise,
             "silenced": device_id in self.silenced,
             "exception": int(code) if code is not None else None,
+            "bad_reply": self.bad_replies.get(device_id),
+            "reply_delay": self.reply_delays.get(device_id),
             "values": image.values(),
         }
 
@@ -639,6 +686,21 @@ class ParkSimulator:
                 d: self.device_state(d) for d in (device_ids if device_ids is not None else self.images)
             },
         }
+
+
+def _garble(pdu: ModbusPDU, mode: str) -> None:
+    """Make a read reply malformed in place (see :meth:`ParkSimulator.bad_reply`)."""
+    if pdu.function_code not in _OTHER_READ:
+        return
+    if mode == "empty":
+        pdu.bits, pdu.registers = [], []
+    elif mode == "short":
+        if pdu.function_code in (1, 2):
+            pdu.bits = pdu.bits[: max(0, (len(pdu.bits) + 7) // 8 - 1) * 8]
+        else:
+            pdu.registers = pdu.registers[:-1]
+    elif mode == "wrong_function":
+        pdu.function_code = _OTHER_READ[pdu.function_code]
 
 
 def _url_host(host: str) -> str:

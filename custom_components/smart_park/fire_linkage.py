@@ -48,7 +48,7 @@ from .linkage import Confirmation, InputKind, LinkageGroup, LinkageRefused, Link
 from .listeners import Listeners
 from .modbus import DeviceReading, ModbusError
 from .profile import Device, ParkProfile
-from .services import ENTRY_FIELD, call_entry
+from .entry import ENTRY_FIELD, call_entry
 
 if TYPE_CHECKING:
     from .coordinator import SmartParkConfigEntry
@@ -117,6 +117,8 @@ class Controller:
     retry_at: float = 0.0
     confirmed_at: float = 0.0  # monotonic time of the last confirmed write
     online: bool = True
+    # What an unavailable controller did: "offline" (no answer), "invalid_reply", "exception_reply".
+    unavailable: str = "offline"
     faults: set[str] = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -148,7 +150,7 @@ class GroupRuntime:
         out: set[str] = set()
         for controller in self.controllers:
             if not controller.online:
-                out.add(f"{controller.id}.offline")
+                out.add(f"{controller.id}.{controller.unavailable}")
             out |= {f"{controller.id}.{fault}" for fault in controller.faults}
             if controller.failures:
                 out.add(f"{controller.id}.bells_unconfirmed")
@@ -361,8 +363,10 @@ class FireLinkage:
 
     def _update_controller(self, controller: Controller, reading: DeviceReading, poll_started: float) -> bool:
         """Take a controller's availability, faults and bell read-back; True when something changed."""
-        before = (controller.online, set(controller.faults), controller.confirmed)
+        before = (controller.online, controller.unavailable, set(controller.faults), controller.confirmed)
         controller.online = reading.available
+        # A controller answering garbage is a fault of its own, not the same as one that is silent.
+        controller.unavailable = str(reading.fault) if reading.fault is not None else "offline"
         if reading.available:
             values = reading.values
             for key in ("mains_fault", "battery_fault"):
@@ -390,7 +394,7 @@ class FireLinkage:
                     controller.confirmed,
                 )
                 controller.confirmed = None
-        return before != (controller.online, controller.faults, controller.confirmed)
+        return before != (controller.online, controller.unavailable, controller.faults, controller.confirmed)
 
     # --- bells ----------------------------------------------------------------------------------------
 

@@ -10,11 +10,13 @@ import asyncio
 import heapq
 import itertools
 import logging
+import struct
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
@@ -69,8 +71,35 @@ class DeviceExceptionError(ModbusError):
         self.exception_code = exception_code
 
 
+class InvalidReplyError(ModbusError):
+    """The unit answered, but not with what was asked: wrong function code, address, count or length."""
+
+    def __init__(self, unit: int, problem: str) -> None:
+        super().__init__(f"unit {unit} sent an invalid reply: {problem}")
+
+
 class WriteVerifyError(ModbusError):
     """A write was acknowledged but reading it back gave other values."""
+
+
+class DeviceFault(StrEnum):
+    """Why a device's last poll failed; the linkage reports a controller's fault by this."""
+
+    NO_ANSWER = "offline"
+    EXCEPTION = "exception_reply"
+    INVALID_REPLY = "invalid_reply"
+
+
+def _raise_if_cancelled(err: BaseException) -> None:
+    """Re-raise a cancellation that a library turned into an ordinary error.
+
+    pymodbus 3.13 turns a request's ``CancelledError`` into ``ModbusIOException("Request cancelled outside
+    library.")``. Mapped to "did not answer", it would swallow the cancellation: a poll loop being stopped
+    would poll on and unload would wait for it forever.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from err
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +149,14 @@ def plan_blocks(
 
 
 def decode_point(point: Point, block: ReadBlock, data: Sequence[int] | Sequence[bool]) -> Any:
-    """Engineering value of ``point`` from the data a block read returned."""
+    """Engineering value of ``point`` from the data a block read returned.
+
+    Raises :class:`ValueError` when ``data`` does not cover the point (the read path checks replies first;
+    this keeps a short list from ever turning into an ``IndexError`` or a value read from the wrong place).
+    """
     offset = point.address - block.address
+    if offset < 0 or offset + point.count > len(data):
+        raise ValueError(f"{point.key}: {len(data)} values do not cover offset {offset} + {point.count}")
     if point.data_type is DataType.BOOL:
         return bool(data[offset])
     raw = decode_registers(
@@ -253,21 +288,31 @@ class GatewayClient:
             return self.gateway.serial_port or "?"
         return f"{self.gateway.host}:{self.gateway.port}"
 
-    async def _execute(self, priority: int, unit: int, call: Any, *args: Any, **kwargs: Any) -> Any:
+    async def _execute(
+        self, priority: int, unit: int, function_code: int, call: Any, *args: Any, **kwargs: Any
+    ) -> Any:
         async with self._lock.hold(priority):
             await self.async_connect()
             self.requests += 1
             try:
                 response = await asyncio.wait_for(call(*args, device_id=unit, **kwargs), self.timeout * 2)
             except ConnectionException as err:
+                _raise_if_cancelled(err)
                 self._client.close()
                 raise GatewayOfflineError(f"gateway {self.gateway.id}: {err}") from err
             except (TimeoutError, ModbusException) as err:
+                _raise_if_cancelled(err)
                 if not self.connected:
                     raise GatewayOfflineError(f"gateway {self.gateway.id}: connection lost") from err
                 raise DeviceNotRespondingError(f"unit {unit} on {self.gateway.id} did not answer") from err
+        if response is None:
+            raise InvalidReplyError(unit, "no reply object")
         if response.isError():
+            if response.function_code != function_code | 0x80:
+                raise InvalidReplyError(unit, f"exception reply to function {response.function_code & 0x7F}")
             raise DeviceExceptionError(unit, int(getattr(response, "exception_code", 0)))
+        if response.function_code != function_code:
+            raise InvalidReplyError(unit, f"function code {response.function_code}, asked {function_code}")
         return response
 
     async def async_read(
@@ -275,26 +320,33 @@ class GatewayClient:
     ) -> list[int] | list[bool]:
         """Read ``count`` registers or bits of one table."""
         client = self._client
-        call = {
-            Table.COIL: client.read_coils,
-            Table.DISCRETE_INPUT: client.read_discrete_inputs,
-            Table.HOLDING_REGISTER: client.read_holding_registers,
-            Table.INPUT_REGISTER: client.read_input_registers,
+        function_code, call = {
+            Table.COIL: (1, client.read_coils),
+            Table.DISCRETE_INPUT: (2, client.read_discrete_inputs),
+            Table.HOLDING_REGISTER: (3, client.read_holding_registers),
+            Table.INPUT_REGISTER: (4, client.read_input_registers),
         }[table]
-        response = await self._execute(priority, unit, call, address, count=count)
+        response = await self._execute(priority, unit, function_code, call, address, count=count)
         if table.is_bit:
-            bits: list[bool] = list(response.bits[:count])
+            # Bits come packed eight to a byte: the byte count must be exactly ceil(count / 8).
+            got = len(response.bits)
+            if not count <= got < count + 8:
+                raise InvalidReplyError(unit, f"{got // 8} bytes of bits, asked {count} bits at {address}")
+            bits: list[bool] = [bool(b) for b in response.bits[:count]]
             return bits
         registers: list[int] = list(response.registers)
         if len(registers) != count:
-            raise DeviceExceptionError(unit, 0)
+            raise InvalidReplyError(unit, f"{len(registers)} registers, asked {count} at {address}")
         return registers
 
     async def async_write_coils(
         self, unit: int, address: int, values: Sequence[bool], *, verify: bool = True
     ) -> None:
         """Write coils; with ``verify``, read them back and raise :class:`WriteVerifyError` on a mismatch."""
-        await self._execute(PRIORITY["write"], unit, self._client.write_coils, address, list(values))
+        response = await self._execute(
+            PRIORITY["write"], unit, 15, self._client.write_coils, address, list(values)
+        )
+        _check_write_echo(unit, response, address, len(values))
         if verify:
             got = await self.async_read(unit, Table.COIL, address, len(values), priority=PRIORITY["write"])
             if [bool(v) for v in got] != [bool(v) for v in values]:
@@ -304,7 +356,10 @@ class GatewayClient:
         self, unit: int, address: int, values: Sequence[int], *, verify: bool = True
     ) -> None:
         """Write holding registers; with ``verify``, read them back."""
-        await self._execute(PRIORITY["write"], unit, self._client.write_registers, address, list(values))
+        response = await self._execute(
+            PRIORITY["write"], unit, 16, self._client.write_registers, address, list(values)
+        )
+        _check_write_echo(unit, response, address, len(values))
         if verify:
             got = await self.async_read(
                 unit, Table.HOLDING_REGISTER, address, len(values), priority=PRIORITY["write"]
@@ -313,6 +368,14 @@ class GatewayClient:
                 raise WriteVerifyError(
                     f"unit {unit} registers {address}: wrote {list(values)}, read back {got}"
                 )
+
+
+def _check_write_echo(unit: int, response: Any, address: int, count: int) -> None:
+    """A write reply echoes the address and quantity written; anything else is not our acknowledgement."""
+    if (response.address, response.count) != (address, count):
+        raise InvalidReplyError(
+            unit, f"write acknowledged {response.count} at {response.address}, sent {count} at {address}"
+        )
 
 
 async def async_test_connection(host: str, port: int, timeout: float = 3.0) -> None:
@@ -336,6 +399,8 @@ class DeviceReading:
     values: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     offline_since: datetime | None = None
+    # Why it is unavailable (None while available, or when the whole gateway is unreachable).
+    fault: DeviceFault | None = None
 
 
 @dataclass(slots=True)
@@ -344,6 +409,7 @@ class _DeviceState:
     offline_since: datetime | None = None
     failed_at: float = 0.0
     error: str | None = None
+    fault: DeviceFault | None = None
 
 
 class GatewayPoller:
@@ -399,25 +465,38 @@ class GatewayPoller:
             state = self._state[device_id]
             if not state.online and now < state.failed_at + retry:
                 readings[device_id] = DeviceReading(
-                    False, error=state.error, offline_since=state.offline_since
+                    False, error=state.error, offline_since=state.offline_since, fault=state.fault
                 )
                 continue
             device = self.devices[device_id]
             values: dict[str, Any] = {}
             tried += 1
+            # One device's failure, whatever it is, is that device's: the others of the tier are still read
+            # and the hooks (the linkage) still run. Only a dead gateway and a cancellation end the poll.
             try:
                 for block in blocks:
                     data = await self.client.async_read(
                         device.unit, block.table, block.address, block.count, priority=priority
                     )
                     for point in block.points:
-                        values[point.key] = decode_point(point, block, data)
+                        try:
+                            values[point.key] = decode_point(point, block, data)
+                        except (ValueError, KeyError, struct.error) as err:
+                            raise InvalidReplyError(device.unit, f"{point.key}: {err}") from err
             except DeviceNotRespondingError as err:
                 timed_out += 1
-                readings[device_id] = self._mark_offline(device, str(err))
+                readings[device_id] = self._mark_offline(device, str(err), DeviceFault.NO_ANSWER)
                 continue
             except DeviceExceptionError as err:
-                readings[device_id] = self._mark_offline(device, str(err))
+                readings[device_id] = self._mark_offline(device, str(err), DeviceFault.EXCEPTION)
+                continue
+            except GatewayOfflineError:
+                raise
+            except Exception as err:
+                # InvalidReplyError, a verify mismatch, or a bug in decoding: never let it blind the gateway.
+                if not isinstance(err, ModbusError) and state.online:
+                    _LOGGER.exception("Decoding a reply of device %s failed", device_id)
+                readings[device_id] = self._mark_offline(device, str(err), DeviceFault.INVALID_REPLY)
                 continue
             self._mark_online(device)
             readings[device_id] = DeviceReading(True, values)
@@ -426,10 +505,11 @@ class GatewayPoller:
             raise GatewayOfflineError(f"gateway {self.client.gateway.id}: no unit answered")
         return readings
 
-    def _mark_offline(self, device: Device, error: str) -> DeviceReading:
+    def _mark_offline(self, device: Device, error: str, fault: DeviceFault) -> DeviceReading:
         state = self._state[device.id]
         state.failed_at = time.monotonic()
         state.error = error
+        state.fault = fault
         if state.online:
             state.online = False
             state.offline_since = datetime.now(UTC)
@@ -440,7 +520,7 @@ class GatewayPoller:
                 device.gateway,
                 error,
             )
-        return DeviceReading(False, error=error, offline_since=state.offline_since)
+        return DeviceReading(False, error=error, offline_since=state.offline_since, fault=fault)
 
     def _mark_online(self, device: Device) -> None:
         state = self._state[device.id]
@@ -449,6 +529,7 @@ class GatewayPoller:
                 "Device %s (unit %s on gateway %s) is available again", device.id, device.unit, device.gateway
             )
         state.online, state.offline_since, state.error, state.failed_at = True, None, None, 0.0
+        state.fault = None
 
     async def async_write_point(self, device_id: str, key: str, value: Any, *, verify: bool = True) -> None:
         """Write one writable point of a device, in engineering units, verified by read-back."""

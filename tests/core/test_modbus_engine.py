@@ -10,15 +10,19 @@ from typing import Any
 
 import pytest
 
-from custom_components.smart_park.catalogue import Tier, builtin_device_types
+from custom_components.smart_park.catalogue import Table, Tier, builtin_device_types
 from custom_components.smart_park.modbus import (
     SAFETY_OFFLINE_RETRY,
     DeviceExceptionError,
+    DeviceFault,
     GatewayClient,
     GatewayOfflineError,
     GatewayPoller,
+    InvalidReplyError,
     WriteVerifyError,
     async_test_connection,
+    decode_point,
+    plan_blocks,
 )
 from custom_components.smart_park.profile import ParkProfile, parse_profile
 from simulator.reference import reference_profile
@@ -203,3 +207,60 @@ async def test_safety_tier_retries_an_unanswering_controller_within_a_second(par
     reading = (await poller.async_poll(Tier.SAFETY))["fire_bell_controller"]
     assert reading.available
     assert reading.values["call_point_2"] is True
+
+
+def _two_controllers(port: int) -> dict[str, Any]:
+    """Two buildings' fire-bell controllers behind one gateway (a bad one must not blind the other)."""
+    return {
+        "park": {"id": "t2", "name": "T2"},
+        "gateways": [{"id": "gw1", "host": "127.0.0.1", "port": port, "timeout": 0.3}],
+        "buildings": [{"id": "b1", "floors": 6}, {"id": "b2", "floors": 12}],
+        "devices": [
+            {"id": "bells_1", "type": "fire_bell_controller", "unit": 1, "building": "b1"},
+            # 12 channels: two bytes of call points, so a "short" reply still carries one.
+            {"id": "bells_2", "type": "fire_bell_controller", "unit": 2, "building": "b2", "channels": 12},
+        ],
+    }
+
+
+@pytest.mark.parametrize("bad", ["bells_1", "bells_2"])
+@pytest.mark.parametrize("mode", ["empty", "short", "wrong_function"])
+async def test_bad_reply_faults_only_that_device(bad: str, mode: str) -> None:
+    """A unit answering short, empty or mislabelled replies is faulted; the others are still read."""
+    sim = ParkSimulator(parse_profile(_two_controllers(5020)), port_override={"gw1": 0}, dynamics=False)
+    async with sim:
+        profile = parse_profile(_two_controllers(sim.ports["gw1"]))
+        client = GatewayClient(profile.gateways["gw1"])
+        poller = GatewayPoller(client, profile.devices.values(), offline_retry=0.0)
+        try:
+            good = "bells_2" if bad == "bells_1" else "bells_1"
+            sim.bad_reply(bad, mode)
+            sim.press_call_point(good, 3)
+            for tier in (Tier.SAFETY, Tier.NORMAL):
+                readings = await poller.async_poll(tier)
+                assert not readings[bad].available
+                assert readings[bad].fault is DeviceFault.INVALID_REPLY
+                assert "invalid reply" in (readings[bad].error or "")
+                assert readings[good].available, readings[good].error
+            readings = await poller.async_poll(Tier.SAFETY)
+            assert readings[good].values["call_point_3"] is True
+            # A verified write to the bad unit fails (its read-back is not trusted) instead of passing.
+            with pytest.raises(InvalidReplyError):
+                await poller.async_write_point(bad, "bell_1", True)
+            # Healed: the unit is read again (offline_retry 0) and available.
+            sim.bad_reply(bad, None)
+            readings = await poller.async_poll(Tier.SAFETY)
+            assert readings[bad].available
+            assert readings[bad].fault is None
+        finally:
+            await client.async_close()
+
+
+def test_decode_point_refuses_data_that_does_not_cover_the_point() -> None:
+    profile = parse_profile(_two_controllers(5020))
+    [block] = [b for b in plan_blocks(profile.devices["bells_1"].points) if b.table is Table.DISCRETE_INPUT][
+        :1
+    ]
+    point = block.points[0]
+    with pytest.raises(ValueError, match="do not cover"):
+        decode_point(point, block, [])

@@ -96,3 +96,48 @@ async def test_unknown_names_raise_keyerror(park_simulator: SimulatorFactory) ->
         sim.press_call_point("fire_bell_controller", 7)
     with pytest.raises(ValueError, match="not a tank"):
         sim.drain_tank("energy_meter")
+
+
+async def test_bad_replies(park_simulator: SimulatorFactory, modbus_client: ClientFactory) -> None:
+    """A unit's read replies come back empty, short or under the other function code; others are intact."""
+    sim = await park_simulator(every_type_profile())
+    client = await modbus_client(sim.ports["gw1"])
+    bells, tank = sim.device("fire_bell_controller").unit, sim.device("fire_water_tank").unit
+    sim.bad_reply("fire_bell_controller", "empty")
+    assert (await client.read_discrete_inputs(0, count=6, device_id=bells)).bits == []
+    assert (await client.read_input_registers(0, count=1, device_id=tank)).registers == [350]
+    sim.bad_reply("fire_bell_controller", "short")
+    assert len((await client.read_coils(0, count=12, device_id=bells)).bits) == 8
+    sim.bad_reply("fire_water_tank", "short")
+    assert (await client.read_input_registers(0, count=2, device_id=tank)).registers == [350]
+    sim.bad_reply("fire_bell_controller", "wrong_function")
+    response = await client.read_discrete_inputs(0, count=6, device_id=bells)
+    assert response.function_code == 1
+    assert sim.state(["fire_bell_controller"])["devices"]["fire_bell_controller"]["bad_reply"] == (
+        "wrong_function"
+    )
+    # Writes are answered properly.
+    assert not (await client.write_coil(0, True, device_id=bells)).isError()
+    sim.bad_reply("fire_bell_controller", None)
+    assert len((await client.read_discrete_inputs(0, count=6, device_id=bells)).bits) == 8
+    with pytest.raises(ValueError, match="bad reply mode 'garbage'"):
+        sim.bad_reply("fire_bell_controller", "garbage")
+
+
+async def test_delayed_replies(park_simulator: SimulatorFactory, modbus_client: ClientFactory) -> None:
+    """A slow unit keeps its requests in flight for the delay (reload tests need requests in flight)."""
+    sim = await park_simulator(every_type_profile())
+    client = await modbus_client(sim.ports["gw1"], timeout=2)
+    tank = sim.device("fire_water_tank").unit
+    sim.delay_replies("fire_water_tank", 0.3)
+    started = time.monotonic()
+    read = asyncio.ensure_future(client.read_input_registers(0, count=1, device_id=tank))
+    await asyncio.sleep(0.1)
+    assert sim.replies_pending == 1
+    assert (await read).registers == [350]
+    assert time.monotonic() - started >= 0.3
+    assert sim.replies_pending == 0
+    sim.delay_replies("fire_water_tank", None)
+    started = time.monotonic()
+    await client.read_input_registers(0, count=1, device_id=tank)
+    assert time.monotonic() - started < 0.25
