@@ -22,7 +22,7 @@ from homeassistant.components.media_player.const import (
     MediaType,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .broadcast import (
@@ -40,6 +40,7 @@ from .broadcast import (
 from .const import DOMAIN
 from .coordinator import SmartParkConfigEntry
 from .entity import park_device_info
+from .errors import invalid
 
 PARALLEL_UPDATES = 0
 # media_content_id of a preset in this integration's media browser.
@@ -59,14 +60,6 @@ async def async_setup_entry(
         BroadcastZone(manager, controller, zone)
         for controller in manager.controllers.values()
         for zone in controller.zones.values()
-    )
-
-
-def _bad(key: str, **placeholders: Any) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={k: str(v) for k, v in placeholders.items()},
     )
 
 
@@ -165,7 +158,7 @@ class BroadcastZone(MediaPlayerEntity):
         try:
             priority = Priority.from_label(str(extra.get(ATTR_PRIORITY, Priority.NOTICE.label)))
         except KeyError:
-            raise _bad(
+            raise invalid(
                 "broadcast_bad_extra",
                 field=ATTR_PRIORITY,
                 value=extra.get(ATTR_PRIORITY),
@@ -173,7 +166,7 @@ class BroadcastZone(MediaPlayerEntity):
             ) from None
         repeat = extra.get(ATTR_REPEAT, 1)
         if not isinstance(repeat, int) or isinstance(repeat, bool) or not 0 <= repeat <= MAX_REPEAT:
-            raise _bad("broadcast_bad_extra", field=ATTR_REPEAT, value=repeat, allowed=f"0–{MAX_REPEAT}")
+            raise invalid("broadcast_bad_extra", field=ATTR_REPEAT, value=repeat, allowed=f"0–{MAX_REPEAT}")
         message: Message
         if media_id.startswith(PRESET_PREFIX):
             message = await self.manager.async_preset_message(

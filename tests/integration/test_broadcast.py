@@ -487,10 +487,10 @@ def _placeholders(text: str) -> set[str]:
 def test_every_broadcast_error_is_translated() -> None:
     """Each error key the broadcast code raises exists in en and zh-Hans with the same placeholders."""
     source = "\n".join(
-        (INTEGRATION / name).read_text(encoding="utf-8")
-        for name in ("broadcast.py", "media_player.py", "alternation.py")
+        path.read_text(encoding="utf-8")
+        for path in [*sorted((INTEGRATION / "broadcast").glob("*.py")), INTEGRATION / "media_player.py"]
     )
-    keys = set(re.findall(r'(?:_error|_bad)\(\s*"(\w+)"', source))
+    keys = set(re.findall(r'(?:invalid|failed)\(\s*"(\w+)"', source))
     keys |= set(re.findall(r'translation_key="(broadcast_\w+)"', source))
     assert len(keys) > 15
     en = json.loads((INTEGRATION / "translations" / "en.json").read_text(encoding="utf-8"))["exceptions"]

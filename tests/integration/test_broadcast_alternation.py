@@ -15,7 +15,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockUser, async_fire_time_changed
 
-from custom_components.smart_park.alternation import MESSAGE_SECONDS_MAX
+from custom_components.smart_park.broadcast.alternation import MESSAGE_SECONDS_MAX
 from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.const import (
     CONF_BROADCAST_ALTERNATION,

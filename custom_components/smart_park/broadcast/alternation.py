@@ -12,19 +12,18 @@ An option of the park (off by default); the timers are HA's, so a frozen clock d
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_call_later
 
-from .audit import Category, Outcome, Source
-from .broadcast import Broadcast, BroadcastBlocked, BroadcastManager, Message, Zone
-from .const import (
+from ..audit import Category, Outcome, Source
+from ..const import (
     CONF_BROADCAST_ALTERNATION,
     CONF_BROADCAST_BELL_SECONDS,
     CONF_BROADCAST_EVACUATION_SLOT,
@@ -34,13 +33,54 @@ from .const import (
     DEFAULT_BROADCAST_MESSAGE_REPEATS,
     LOGGER,
 )
-from .linkage import LinkageState
+from ..linkage import LinkageState
+from .model import Broadcast, BroadcastBlocked, BroadcastCallback, Message, Zone
 
 if TYPE_CHECKING:
-    from .coordinator import SmartParkConfigEntry
+    from ..coordinator import SmartParkConfigEntry
 
 # Longest one play of the message may take before the bells come back (GB 50116 asks for 10–30 s per play).
 MESSAGE_SECONDS_MAX: Final = 60.0
+
+
+class Holder(Protocol):
+    """What the alternation needs of the broadcast manager: zones, the message, and held broadcasts.
+
+    A protocol, so that the manager (which creates the alternation) and this module do not import each other.
+    """
+
+    def zones_of(self, building: str | None) -> list[Zone]:
+        """Zones in a building (every zone for ``None``)."""
+        ...
+
+    async def async_preset_message(self, zones: Sequence[Zone], preset: str) -> Message:
+        """A preset by name or slot number."""
+        ...
+
+    async def async_hold(
+        self,
+        *,
+        zones: Sequence[Zone],
+        message: Message,
+        repeat: int,
+        origin: str,
+        on_done: BroadcastCallback,
+        on_end: BroadcastCallback,
+    ) -> Broadcast:
+        """Hold ``zones`` at fire priority, silently; raise BroadcastBlocked."""
+        ...
+
+    async def async_play_held(self, broadcast: Broadcast) -> bool:
+        """Play a held broadcast's message once; False when it cannot."""
+        ...
+
+    async def async_quiet_held(self, broadcast: Broadcast) -> None:
+        """Stop a held broadcast's message but keep its zones."""
+        ...
+
+    async def async_release(self, broadcast: Broadcast) -> None:
+        """End a held broadcast."""
+        ...
 
 
 class Phase(StrEnum):
@@ -78,7 +118,7 @@ class Alternation:
         self,
         hass: HomeAssistant,
         entry: SmartParkConfigEntry,
-        manager: BroadcastManager,
+        manager: Holder,
         *,
         bell_seconds: float,
         repeats: int,
@@ -264,7 +304,7 @@ class Alternation:
 
 
 def async_setup_alternation(
-    hass: HomeAssistant, entry: SmartParkConfigEntry, manager: BroadcastManager
+    hass: HomeAssistant, entry: SmartParkConfigEntry, manager: Holder
 ) -> Alternation | None:
     """The alternation, when the option is on and some linkage group has broadcast zones."""
     options = entry.options
