@@ -75,10 +75,11 @@ from .const import (
     TXT_PROFILE_URL,
 )
 from .coordinator import SmartParkConfigEntry
-from .enterprise_import import EnterpriseImportError, Status
 from .enterprises import (
     DEFAULT_EXPORT_PATH,
+    EnterpriseImportError,
     EnterpriseRegistry,
+    Status,
     async_export,
     async_read_import_file,
     async_render_import_issues,

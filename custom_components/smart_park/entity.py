@@ -17,10 +17,10 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .catalogue import Platform, Point, builtin_device_types
 from .const import DOMAIN, LOGGER
 from .coordinator import SmartParkCoordinator, SmartParkData
-from .enterprise_import import EnterpriseRecord
 from .profile import Device, Gateway, ParkProfile
 
 if TYPE_CHECKING:
+    from .enterprises.model import EnterpriseRecord
     from .fire_linkage import FireLinkage, GroupRuntime
 
 

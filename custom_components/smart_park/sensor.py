@@ -21,8 +21,7 @@ from homeassistant.util import dt as dt_util
 
 from .catalogue import Platform, Point
 from .coordinator import SmartParkConfigEntry, SmartParkCoordinator
-from .enterprise_import import Status
-from .enterprises import EnterpriseRegistry, MeterKind, month_of, previous_month
+from .enterprises import EnterpriseRegistry, MeterKind, Status, month_of, previous_month
 from .entity import (
     LinkageGroupEntity,
     SmartParkEntity,

@@ -12,15 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.smart_park.enterprise_import import (
+from custom_components.smart_park.enterprises.documents import decode, detect_format, export_csv
+from custom_components.smart_park.enterprises.importer import plan_import
+from custom_components.smart_park.enterprises.model import (
     COLUMNS,
     EnterpriseImportError,
     EnterpriseRecord,
     Status,
-    decode,
-    detect_format,
-    export_csv,
-    plan_import,
 )
 from custom_components.smart_park.profile import Building
 

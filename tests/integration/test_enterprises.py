@@ -25,7 +25,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator,
 from custom_components.smart_park.audit import Category
 from custom_components.smart_park.const import CONF_PROFILE, DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
-from custom_components.smart_park.enterprise_import import Status
+from custom_components.smart_park.enterprises import Status
 from simulator.server import ParkSimulator
 from tests.conftest import SimulatorFactory
 

@@ -15,7 +15,7 @@ from homeassistant.helpers import device_registry as dr
 
 from custom_components.smart_park.const import DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
-from custom_components.smart_park.enterprise_import import Status
+from custom_components.smart_park.enterprises import Status
 
 from .helpers import find_device
 from .test_enterprises import (  # noqa: F401
