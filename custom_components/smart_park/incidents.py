@@ -34,9 +34,9 @@ from homeassistant.util import dt as dt_util
 from .audit import Category, Outcome, Source, source_of
 from .catalogue import Tier
 from .const import DOMAIN, LOGGER
+from .entry import ATTR_CONFIG_ENTRY_ID, ENTRY_FIELD, call_entry, loaded_entries
 from .listeners import Listeners
 from .modbus import PRIORITY, DeviceReading, ModbusError, ReadBlock, decode_point
-from .services import ATTR_CONFIG_ENTRY_ID, ENTRY_FIELD, call_entry, loaded_entries
 
 if TYPE_CHECKING:
     from .coordinator import SmartParkConfigEntry

@@ -1,67 +1,19 @@
 """Actions of the Smart Park integration, registered once in ``async_setup`` (not per entry).
 
-Every action takes an optional ``config_entry_id``; with one park loaded it may be left out. Each capability
-registers its own actions from a function here, and every call's user comes from the call's context.
+Each capability registers its own actions from its module; every call's user comes from the call's context and
+its park from :mod:`.entry`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from homeassistant.core import HomeAssistant
 
-import probatio as vol
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant, ServiceCall
-from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv
-
-from .const import DOMAIN
-from .coordinator import SmartParkConfigEntry
-
-ATTR_CONFIG_ENTRY_ID = "config_entry_id"
-ENTRY_FIELD = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
-
-
-def loaded_entries(hass: HomeAssistant) -> list[SmartParkConfigEntry]:
-    """Every loaded park (websocket commands without an entry id cover them all)."""
-    return [
-        entry for entry in hass.config_entries.async_entries(DOMAIN) if entry.state is ConfigEntryState.LOADED
-    ]
-
-
-def resolve_entry(hass: HomeAssistant, data: dict[str, Any]) -> SmartParkConfigEntry:
-    """The loaded park an action (or websocket command) is for; translated errors otherwise."""
-    entry_id = data.get(ATTR_CONFIG_ENTRY_ID)
-    loaded: list[SmartParkConfigEntry] = [
-        entry for entry in hass.config_entries.async_entries(DOMAIN) if entry.state is ConfigEntryState.LOADED
-    ]
-    if entry_id is None:
-        if len(loaded) == 1:
-            return loaded[0]
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="entry_required" if loaded else "no_park_loaded",
-        )
-    for entry in loaded:
-        if entry.entry_id == entry_id:
-            return entry
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="entry_not_loaded",
-        translation_placeholders={"entry_id": str(entry_id)},
-    )
-
-
-def call_entry(call: ServiceCall) -> SmartParkConfigEntry:
-    """The park a service call is for."""
-    return resolve_entry(call.hass, dict(call.data))
+from . import broadcast, enterprises, fire_linkage, incidents
 
 
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register every action of the integration."""
-    from . import broadcast, enterprises, fire_linkage, incidents
-
     fire_linkage.async_register_services(hass)
     broadcast.async_register_services(hass)
     incidents.async_register_services(hass)
     enterprises.async_register_services(hass)
-    # Each capability adds one line here: its module's async_register_services(hass).

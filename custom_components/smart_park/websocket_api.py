@@ -23,8 +23,8 @@ from homeassistant.util import dt as dt_util
 from .audit import EVENT_AUDIT
 from .coordinator import SmartParkConfigEntry
 from .enterprises import SIGNAL_ENTERPRISES_CHANGED, redacted
+from .entry import ATTR_CONFIG_ENTRY_ID, loaded_entries
 from .incidents import SIGNAL_INCIDENT_CHANGED, Incident, IncidentManager
-from .services import ATTR_CONFIG_ENTRY_ID, loaded_entries
 
 
 def async_setup(hass: HomeAssistant) -> None:
