@@ -1,11 +1,10 @@
 """The enterprise registry: records, monthly figures and consumption of a park's enterprises (issue #5).
 
-Modules: :mod:`.model` (records, issues, figures), :mod:`.documents` (CSV/YAML files), :mod:`.importer`
-(validation), :mod:`.store` (the records' Store), :mod:`.consumption` (meters), :mod:`.figures`,
+HA-free: :mod:`.model` (records, issues, figures), :mod:`.documents` (CSV/YAML files), :mod:`.importer`
+(validation). With HA: :mod:`.store` (the records' Store), :mod:`.consumption` (meters), :mod:`.figures`,
 :mod:`.registry` (the registry and its setup), :mod:`.files` (allowed folders), :mod:`.issues` (translated
-import issues), :mod:`.actions`. What the rest of the integration uses is
-re-exported here.
-"""
+import issues), :mod:`.actions` and :mod:`.options_flow` (the options flow's enterprise pages). What the rest
+of the integration uses is re-exported here."""
 
 from __future__ import annotations
 
