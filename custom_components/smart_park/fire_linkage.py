@@ -43,12 +43,12 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
+from .entry import ENTRY_FIELD, call_entry
 from .incidents import IncidentKind
 from .linkage import Confirmation, InputKind, LinkageGroup, LinkageRefused, LinkageState, Transition
 from .listeners import Listeners
 from .modbus import DeviceReading, ModbusError
 from .profile import Device, ParkProfile
-from .entry import ENTRY_FIELD, call_entry
 
 if TYPE_CHECKING:
     from .coordinator import SmartParkConfigEntry
