@@ -134,7 +134,9 @@ class _GatewayContext(ModbusServerContext):
         if (delay := self._sim.reply_delays.get(image.device.id)) is not None:
             self._sim.replies_pending += 1
             try:
-                await asyncio.sleep(delay)
+                # Stopping the simulator releases held replies: no request handler outlives it.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._sim.release_replies.wait(), delay)
             finally:
                 self._sim.replies_pending -= 1
         table = _FC_TABLE.get(func_code)
@@ -187,6 +189,7 @@ class ParkSimulator:
         # Units that answer reads only after this many seconds (a slow bus), and how many such reads wait now.
         self.reply_delays: dict[str, float] = {}
         self.replies_pending = 0
+        self.release_replies = asyncio.Event()
         # Writes a unit acknowledges but does not carry out (a stuck relay), per device.
         self.lost_writes: dict[str, int] = {}
         self.writes: list[WriteRecord] = []
@@ -224,6 +227,7 @@ class ParkSimulator:
             return
         self.started = True
         self._write_event = asyncio.Event()
+        self.release_replies = asyncio.Event()
         try:
             for gateway_id, gateway in self.profile.gateways.items():
                 port = self.port_override.get(gateway_id, gateway.port)
@@ -247,6 +251,7 @@ class ParkSimulator:
 
     async def stop(self) -> None:
         """Stop everything started; safe to call twice."""
+        self.release_replies.set()
         if self._tick_task is not None:
             self._tick_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

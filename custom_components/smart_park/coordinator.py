@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -130,6 +129,16 @@ type SmartParkConfigEntry = ConfigEntry[SmartParkData]
 
 type ReadingsHook = Callable[[str, Tier, dict[str, DeviceReading]], Awaitable[None]]
 
+# How long a stopping poll may take to end after its cancellation, before its connection is closed (and
+# again after that). A request is cancelled at once; this only bounds a library that swallows it.
+STOP_GRACE = 0.5
+
+
+async def _async_wait(task: asyncio.Task[None], timeout: float) -> bool:
+    """Wait for ``task`` to end, at most ``timeout`` s; True when it did. Does not cancel it."""
+    done, _pending = await asyncio.wait({task}, timeout=timeout)
+    return bool(done)
+
 
 class SmartParkCoordinator(DataUpdateCoordinator[dict[str, DeviceReading]]):
     """Polls one tier of one gateway; data is device id -> reading.
@@ -185,12 +194,26 @@ class SmartParkCoordinator(DataUpdateCoordinator[dict[str, DeviceReading]]):
         )
 
     async def async_stop(self) -> None:
-        """Stop the loop and wait for a running poll to end (before the connections close)."""
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._loop_task
-            self._loop_task = None
+        """Stop the loop and wait, bounded, for a running poll to end (before the connections close).
+
+        Never waits forever: unload, reload and HA's shutdown run through here, and a hung stop leaves the
+        entry in ``unload_in_progress`` with no linkage at all. A poll that does not end on cancellation
+        within :data:`STOP_GRACE` has its gateway connection closed, which ends any request. The caller's
+        own cancellation propagates.
+        """
+        task, self._loop_task = self._loop_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            if not await _async_wait(task, STOP_GRACE):
+                LOGGER.warning(
+                    "Poll %s did not stop within %s s: closing its gateway connection", self.name, STOP_GRACE
+                )
+                self.poller.client.disconnect()
+                task.cancel()
+                if not await _async_wait(task, STOP_GRACE):
+                    LOGGER.error("Poll %s is still running; leaving it behind", self.name)
+        if task is not None and task.done() and not task.cancelled() and task.exception() is not None:
+            LOGGER.error("Poll %s had ended with an error", self.name, exc_info=task.exception())
         await self.async_shutdown()
 
     async def _async_poll_loop(self) -> None:

@@ -265,6 +265,7 @@ class GatewayClient:
         try:
             ok = await asyncio.wait_for(self._client.connect(), self.timeout + 1)
         except (TimeoutError, OSError, ModbusException) as err:
+            _raise_if_cancelled(err)
             ok = False
             _LOGGER.debug("Connecting to gateway %s failed: %s", self.gateway.id, err)
         if not ok:

@@ -264,3 +264,20 @@ def test_decode_point_refuses_data_that_does_not_cover_the_point() -> None:
     point = block.points[0]
     with pytest.raises(ValueError, match="do not cover"):
         decode_point(point, block, [])
+
+
+async def test_cancelling_a_poll_with_a_read_in_flight_propagates(park: Any) -> None:
+    """pymodbus turns the cancellation into ModbusIOException; the engine must not read it as "no answer"."""
+    sim, _profile, poller = park
+    sim.delay_replies("fire_water_tank", 0.25)
+    task = asyncio.create_task(poller.async_poll(Tier.NORMAL))
+    for _ in range(1000):
+        if sim.replies_pending:
+            break
+        await asyncio.sleep(0.005)
+    else:
+        pytest.fail("no read in flight")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert poller.is_online("fire_water_tank")  # a cancelled read is not an outage
