@@ -333,6 +333,11 @@ class ParkSimulator:
             raise NotFound(f"no gateway {gateway_id}", "gateway_id")
         return gateway_id
 
+    def connection_ids(self, gateway_id: str) -> set[str]:
+        """Ids of the client connections the gateway holds now (a client's reconnect gets a new id)."""
+        server = self._servers.get(self._gateway(gateway_id))
+        return set(server.active_connections) if server is not None else set()
+
     def gateway_is_up(self, gateway_id: str) -> bool:
         """Whether the gateway is listening."""
         return self._servers.get(self._gateway(gateway_id)) is not None

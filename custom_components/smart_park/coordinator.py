@@ -218,7 +218,9 @@ class SmartParkCoordinator(DataUpdateCoordinator[dict[str, DeviceReading]]):
 
     async def _async_poll_loop(self) -> None:
         loop = asyncio.get_running_loop()
-        due = loop.time() + self.interval
+        # The set-up's first refresh ran before the hooks were attached: a coordinator with hooks (the
+        # linkage) polls again at once, or a call point pressed during a reload waits one more interval.
+        due = loop.time() + (0.0 if self.hooks else self.interval)
         while True:
             await asyncio.sleep(max(0.0, due - loop.time()))
             await self.async_refresh()
