@@ -44,9 +44,8 @@ from .entity import (
     park_device_parent,
 )
 from .fire_linkage import async_setup_linkage
-from .incidents import async_setup_incidents
+from .incidents import async_setup_incidents, async_setup_one_key
 from .modbus import GatewayClient, GatewayOfflineError, GatewayPoller, async_close_all
-from .one_key import async_setup_one_key
 from .profile import ParkProfile, ProfileError, parse_profile
 from .services import async_setup_services
 

@@ -25,8 +25,7 @@ if TYPE_CHECKING:  # capability modules import this one for the entry type
     from .broadcast import BroadcastManager
     from .enterprises import EnterpriseRegistry
     from .fire_linkage import FireLinkage
-    from .incidents import IncidentManager
-    from .one_key import OneKeyAlarms
+    from .incidents import IncidentManager, OneKeyAlarms
 
 
 class OfflineIssues:

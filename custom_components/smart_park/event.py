@@ -16,7 +16,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .coordinator import SmartParkConfigEntry, SmartParkCoordinator
 from .entity import park_device_info
-from .one_key import EVENT_TYPES, OneKeyAlarms, Terminal
+from .incidents import EVENT_TYPES, OneKeyAlarms, Terminal
 
 # Events come from the coordinators' hooks; entities do no I/O.
 PARALLEL_UPDATES = 0

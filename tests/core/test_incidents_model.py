@@ -11,9 +11,10 @@ from custom_components.smart_park.incidents import (
     Incident,
     IncidentKind,
     IncidentState,
+    counter_step,
+    find_terminals,
 )
 from custom_components.smart_park.logbook import describe_audit, describe_incident, place
-from custom_components.smart_park.one_key import counter_step, find_terminals
 from custom_components.smart_park.profile import parse_profile
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)

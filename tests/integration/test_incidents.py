@@ -12,7 +12,6 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser, async_capture_events
 
-from custom_components.smart_park import incidents as incidents_module
 from custom_components.smart_park.audit import Outcome
 from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.const import CONF_PROFILE, DOMAIN
@@ -25,6 +24,7 @@ from custom_components.smart_park.incidents import (
     IncidentKind,
     IncidentState,
 )
+from custom_components.smart_park.incidents import manager as incidents_module
 from simulator.server import ParkSimulator
 
 from .conftest import PARK_ID, park_document

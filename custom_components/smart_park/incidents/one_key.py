@@ -16,121 +16,38 @@ button, ``output_n`` the lamp).
   verified by read-back; a failed one is audited, marked on the incident, and retried after each poll of the
   terminal until confirmed, so the duty room never believes the caller saw an acknowledgement that was not
   shown. A lamp read back in the wrong state (a terminal that restarted) is driven again.
+
+The terminals themselves (which devices and channels are terminals, their counters) are in :mod:`.terminals`.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .audit import Category, Outcome, Source
-from .catalogue import Tier
-from .const import DOMAIN, LOGGER
-from .incidents import Incident, IncidentKind, IncidentManager
-from .modbus import DeviceReading, ModbusError
+from ..audit import Category, Outcome, Source
+from ..catalogue import Tier
+from ..const import DOMAIN, LOGGER
+from ..modbus import DeviceReading, ModbusError
+from .manager import IncidentManager
+from .model import Incident, IncidentKind
+from .terminals import Terminal, counter_step, find_terminals
 
 if TYPE_CHECKING:
-    from .coordinator import SmartParkConfigEntry
-    from .profile import Device
+    from ..coordinator import SmartParkConfigEntry
 
-FUNCTION: Final = "one_key_alarm"
 EVENT_PRESSED: Final = "pressed"
 EVENT_CANCELLED: Final = "cancelled"
 EVENT_TYPES: Final = [EVENT_PRESSED, EVENT_CANCELLED]
-# Points of a stand-alone terminal (the one_key_alarm catalogue type, or a vendor type with the same keys).
-ALARM_KEY: Final = "alarm_active"
-PRESS_KEY: Final = "press_count"
-CANCEL_KEY: Final = "cancel_count"
-LAMP_KEY: Final = "acknowledge_lamp"
-TERMINAL_KEYS: Final = frozenset({ALARM_KEY, PRESS_KEY, CANCEL_KEY, LAMP_KEY})
-# Counters are 16-bit and wrap; a jump backwards by less than half the range is a terminal that restarted.
-COUNTER_MODULO: Final = 0x10000
 STORAGE_VERSION: Final = 1
 PENDING_EVENTS: Final = 8
 
 type TerminalListener = Callable[[str, dict[str, Any]], None]
-
-
-@dataclass(slots=True, kw_only=True)
-class Terminal:
-    """One alarm button and its lamp, with what the last polls saw."""
-
-    # The incident source: the device id, or "<device id>:<channel>" for an IO module channel.
-    key: str
-    device: Device
-    channel: int | None
-    name: str | None
-    alarm_key: str
-    lamp_key: str
-    press_key: str | None
-    cancel_key: str | None
-    building: str | None
-    floor: int | None
-    enterprise: str | None
-    # None until first read: the first reading is a baseline.
-    presses: int | None = None
-    cancels: int | None = None
-    alarm_on: bool | None = None
-    lamp_wanted: bool = False
-    lamp_seen: bool | None = None
-    lamp_failures: int = 0
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    @property
-    def needs_lamp_write(self) -> bool:
-        """A failed write is pending, or the lamp was read back in the wrong state."""
-        return self.lamp_failures > 0 or (self.lamp_seen is not None and self.lamp_seen != self.lamp_wanted)
-
-
-def find_terminals(devices: Mapping[str, Device]) -> dict[str, Terminal]:
-    """Every terminal of the park, stand-alone or IO module channel."""
-    terminals: dict[str, Terminal] = {}
-    for device in devices.values():
-        if {point.key for point in device.points} >= TERMINAL_KEYS:
-            terminals[device.id] = Terminal(
-                key=device.id,
-                device=device,
-                channel=None,
-                name=None,
-                alarm_key=ALARM_KEY,
-                lamp_key=LAMP_KEY,
-                press_key=PRESS_KEY,
-                cancel_key=CANCEL_KEY,
-                building=device.building,
-                floor=device.floor,
-                enterprise=device.enterprise,
-            )
-        for number, channel in sorted(device.channel_map.items()):
-            if channel.function != FUNCTION:
-                continue
-            key = f"{device.id}:{number}"
-            terminals[key] = Terminal(
-                key=key,
-                device=device,
-                channel=number,
-                name=channel.name,
-                alarm_key=f"input_{number}",
-                lamp_key=f"output_{number}",
-                press_key=None,
-                cancel_key=None,
-                building=device.building,
-                floor=channel.floor if channel.floor is not None else device.floor,
-                enterprise=channel.enterprise or device.enterprise,
-            )
-    return terminals
-
-
-def counter_step(before: int, now: int) -> int | None:
-    """How many times a wrapping counter went up since ``before``; None when it fell back (a restart)."""
-    step = (now - before) % COUNTER_MODULO
-    return step if step < COUNTER_MODULO // 2 else None
 
 
 class OneKeyAlarms:
