@@ -16,7 +16,7 @@ from .entity import (
     device_class_of,
     platform_points,
 )
-from .fire_linkage import FireLinkage, GroupRuntime
+from .linkage import FireLinkage, GroupRuntime
 from .profile import Device
 
 # Coordinators do the I/O; entities only read their data.

@@ -75,7 +75,7 @@ from .const import (
 )
 from .coordinator import SmartParkConfigEntry
 from .enterprises.options_flow import EnterpriseOptionsFlow
-from .fire_linkage import hash_pin
+from .linkage import hash_pin
 from .modbus import GatewayOfflineError, async_test_connection
 from .profile import (
     ENGLISH,

@@ -21,7 +21,7 @@ from .profile import Device, Gateway, ParkProfile
 
 if TYPE_CHECKING:
     from .enterprises.model import EnterpriseRecord
-    from .fire_linkage import FireLinkage, GroupRuntime
+    from .linkage import FireLinkage, GroupRuntime
 
 
 def device_identifier(profile: ParkProfile, object_id: str) -> tuple[str, str]:

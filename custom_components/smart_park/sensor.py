@@ -31,9 +31,8 @@ from .entity import (
     park_info,
     platform_points,
 )
-from .fire_linkage import FireLinkage, GroupRuntime
 from .incidents import IncidentKind
-from .linkage import LinkageState
+from .linkage import FireLinkage, GroupRuntime, LinkageState
 from .profile import Device
 
 # Coordinators do the I/O; entities only read their data.

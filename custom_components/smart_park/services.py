@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
 
-from . import broadcast, enterprises, fire_linkage, incidents
+from . import broadcast, enterprises, incidents, linkage
 
 
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register every action of the integration."""
-    fire_linkage.async_register_services(hass)
+    linkage.async_register_services(hass)
     broadcast.async_register_services(hass)
     incidents.async_register_services(hass)
     enterprises.async_register_services(hass)

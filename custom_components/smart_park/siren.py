@@ -16,7 +16,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import SmartParkConfigEntry
 from .entity import park_device_info
-from .fire_linkage import Controller, FireLinkage
+from .linkage import Controller, FireLinkage
 
 PARALLEL_UPDATES = 0
 

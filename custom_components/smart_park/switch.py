@@ -11,7 +11,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import SmartParkConfigEntry
 from .entity import LinkageGroupEntity
-from .fire_linkage import FireLinkage, GroupRuntime
+from .linkage import FireLinkage, GroupRuntime
 
 # The linkage does the I/O and serialises its own writes.
 PARALLEL_UPDATES = 0

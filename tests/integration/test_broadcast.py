@@ -34,7 +34,7 @@ from custom_components.smart_park.audit import Outcome, Source
 from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.const import CONF_LINKAGE_PIN_HASH, DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
-from custom_components.smart_park.fire_linkage import hash_pin
+from custom_components.smart_park.linkage import hash_pin
 from simulator.server import ParkSimulator
 
 from .broadcast_helpers import (

@@ -29,7 +29,7 @@ from custom_components.smart_park.const import (
     DOMAIN,
 )
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
-from custom_components.smart_park.fire_linkage import hash_pin
+from custom_components.smart_park.linkage import hash_pin
 from custom_components.smart_park.profile import parse_profile
 from simulator.server import ParkSimulator
 
@@ -574,9 +574,7 @@ def test_every_refusal_reason_is_translated() -> None:
     from pathlib import Path
 
     root = Path(__file__).parents[2] / "custom_components" / "smart_park"
-    source = (root / "fire_linkage.py").read_text(encoding="utf-8") + (root / "linkage.py").read_text(
-        encoding="utf-8"
-    )
+    source = "".join(path.read_text(encoding="utf-8") for path in sorted((root / "linkage").glob("*.py")))
     reasons = set(re.findall(r'LinkageRefused\("(\w+)"', source)) | set(
         re.findall(r'_refuse\([^)]*?"(\w+)",\s*context', source, re.S)
     )
