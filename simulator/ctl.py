@@ -12,6 +12,9 @@ from typing import Any
 DEFAULT_URL = "http://127.0.0.1:8780"
 
 # command -> (HTTP method, path template, positional argument names)
+# Arguments sent in the JSON body (with their type), not in the path.
+BODY_ARGS: dict[str, type] = {"value": float, "mode": str, "seconds": float}
+
 COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "press-call-point": ("POST", "/api/call_points/{device}/{channel}/press", ("device", "channel")),
     "release-call-point": ("POST", "/api/call_points/{device}/{channel}/release", ("device", "channel")),
@@ -23,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "refill-tank": ("POST", "/api/tanks/{device}/refill", ("device",)),
     "silence": ("POST", "/api/units/{device}/silence", ("device",)),
     "answer": ("POST", "/api/units/{device}/answer", ("device",)),
+    "bad-reply": ("POST", "/api/units/{device}/bad_reply", ("device", "mode")),
+    "delay-replies": ("POST", "/api/units/{device}/delay", ("device", "seconds")),
     "gateway-down": ("POST", "/api/gateways/{gateway}/down", ("gateway",)),
     "gateway-up": ("POST", "/api/gateways/{gateway}/up", ("gateway",)),
     "set-value": ("POST", "/api/devices/{device}/values/{key}", ("device", "key", "value")),
@@ -42,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_, _, arg_names) in COMMANDS.items():
         sub = commands.add_parser(name)
         for arg in arg_names:
-            sub.add_argument(arg, type=int if arg == "channel" else (float if arg == "value" else str))
+            sub.add_argument(arg, type=int if arg == "channel" else BODY_ARGS.get(arg, str))
         if name == "writes":
             sub.add_argument("--since", type=float, help="only writes after this unix timestamp")
     return parser
@@ -65,8 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: prints the JSON answer; exit status 1 on an error answer, 2 if the API is unreachable."""
     args = build_parser().parse_args(argv)
     method, template, arg_names = COMMANDS[args.command]
-    path = template.format(**{name: getattr(args, name) for name in arg_names if name != "value"})
-    body = {"value": args.value} if "value" in arg_names else None
+    path = template.format(**{name: getattr(args, name) for name in arg_names if name not in BODY_ARGS})
+    # "none" clears a fault: bad-reply DEVICE none.
+    body = {
+        name: None if getattr(args, name) == "none" else getattr(args, name)
+        for name in arg_names
+        if name in BODY_ARGS
+    } or None
     if args.command == "writes" and args.since is not None:
         path += f"?since={args.since}"
     try:

@@ -8,6 +8,7 @@ import time
 import pytest
 from pymodbus.exceptions import ConnectionException, ModbusIOException
 
+from simulator import ctl
 from tests.conftest import ClientFactory, SimulatorFactory
 
 from .common import every_type_profile
@@ -141,3 +142,22 @@ async def test_delayed_replies(park_simulator: SimulatorFactory, modbus_client: 
     started = time.monotonic()
     await client.read_input_registers(0, count=1, device_id=tank)
     assert time.monotonic() - started < 0.25
+
+
+async def test_bad_reply_and_delay_over_the_control_api(park_simulator: SimulatorFactory) -> None:
+    """The demo and manual tests inject the same faults over HTTP and with ``python -m simulator.ctl``."""
+    sim = await park_simulator(every_type_profile(), control_port=0)
+    url = ["--url", sim.control_url or ""]
+    loop = asyncio.get_running_loop()
+
+    async def ctl_main(*args: str) -> int:
+        return await loop.run_in_executor(None, ctl.main, [*url, *args])
+
+    assert await ctl_main("bad-reply", "fire_bell_controller", "short") == 0
+    assert sim.bad_replies == {"fire_bell_controller": "short"}
+    assert await ctl_main("bad-reply", "fire_bell_controller", "garbage") == 1
+    assert await ctl_main("bad-reply", "fire_bell_controller", "none") == 0
+    assert sim.bad_replies == {}
+    assert await ctl_main("delay-replies", "fire_water_tank", "0.5") == 0
+    assert sim.reply_delays == {"fire_water_tank": 0.5}
+    assert await ctl_main("delay-replies", "fire_water_tank", "-1") == 1
