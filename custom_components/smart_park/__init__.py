@@ -43,8 +43,8 @@ from .entity import (
     park_device_info,
     park_device_parent,
 )
-from .fire_linkage import async_setup_linkage
 from .incidents import async_setup_incidents, async_setup_one_key
+from .linkage import async_setup_linkage
 from .modbus import GatewayClient, GatewayOfflineError, GatewayPoller, async_close_all
 from .profile import ParkProfile, ProfileError, parse_profile
 from .services import async_setup_services

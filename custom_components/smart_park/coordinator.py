@@ -24,8 +24,8 @@ from .profile import ParkProfile
 if TYPE_CHECKING:  # capability modules import this one for the entry type
     from .broadcast import BroadcastManager
     from .enterprises import EnterpriseRegistry
-    from .fire_linkage import FireLinkage
     from .incidents import IncidentManager, OneKeyAlarms
+    from .linkage import FireLinkage
 
 
 class OfflineIssues:
