@@ -21,6 +21,9 @@ from .const import DOMAIN, LOGGER
 from .modbus import DeviceReading, GatewayClient, GatewayOfflineError, GatewayPoller
 from .profile import ParkProfile
 
+# Tiers that carry safety inputs (call points; one-key, gas and smoke alarms).
+SAFETY_INPUT_TIERS = frozenset({Tier.SAFETY, Tier.FAST})
+
 if TYPE_CHECKING:  # capability modules import this one for the entry type
     from .broadcast import BroadcastManager
     from .enterprises import EnterpriseRegistry
@@ -217,9 +220,11 @@ class SmartParkCoordinator(DataUpdateCoordinator[dict[str, DeviceReading]]):
 
     async def _async_poll_loop(self) -> None:
         loop = asyncio.get_running_loop()
-        # The set-up's first refresh ran before the hooks were attached: a coordinator with hooks (the
-        # linkage) polls again at once, or a call point pressed during a reload waits one more interval.
-        due = loop.time() + (0.0 if self.hooks else self.interval)
+        # The set-up's first refresh ran before the hooks were attached: a safety-input tier with hooks (the
+        # linkage, alarms) polls again at once, or a call point pressed during a reload waits one more
+        # interval. Measurement tiers keep their period (a meter's hook counts consumption, not alarms).
+        urgent = self.hooks and self.tier in SAFETY_INPUT_TIERS
+        due = loop.time() + (0.0 if urgent else self.interval)
         while True:
             await asyncio.sleep(max(0.0, due - loop.time()))
             await self.async_refresh()
