@@ -18,6 +18,7 @@ from dataclasses import replace
 from .app import ParkSync
 from .config import OptionsError, load_options
 from .outbox import Outbox
+from .schema import SchemaTooNew
 
 _LOGGER = logging.getLogger("park_sync")
 
@@ -81,7 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     if ns.outbox:
         options = replace(options, outbox_path=ns.outbox)
     if ns.requeue_dead_letters is not None:
-        n = asyncio.run(_requeue(options.outbox_path, ns.requeue_dead_letters))
+        try:
+            n = asyncio.run(_requeue(options.outbox_path, ns.requeue_dead_letters))
+        except SchemaTooNew as err:
+            print(f"park_sync: {err}", file=sys.stderr)
+            return 2
         print(json.dumps({"requeued": n}), flush=True)
         return 0
     if ns.status_port is not None:
@@ -105,7 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     if not token:
         print("park_sync: HA_TOKEN (long-lived access token) is not set", file=sys.stderr)
         return 2
-    return asyncio.run(_run(ParkSync(options, ha_url, token, ns.status_host)))
+    try:
+        return asyncio.run(_run(ParkSync(options, ha_url, token, ns.status_host)))
+    except SchemaTooNew as err:
+        # A downgrade: exit with a reason instead of a traceback; the file is left untouched.
+        print(f"park_sync: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

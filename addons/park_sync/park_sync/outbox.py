@@ -6,8 +6,8 @@ first (every other record of the oldest stretch, so the series keeps coverage at
 in ``thinned_telemetry``; incidents, audit, enterprise and figure records are never dropped, even if that
 means going over capacity. Records the central refuses by name move to the ``dead_letter`` table (same
 transaction, so a crash leaves each record in exactly one of the two) until an operator re-queues them. The
-same database holds the HJ 212 history and pending queue so one file carries
-all state across restarts.
+same database holds the HJ 212 history and pending queue (tables owned by ``hj212_store``) so one file carries
+all state across restarts; ``schema`` versions it.
 """
 
 from __future__ import annotations
@@ -23,28 +23,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import hj212_store
+from .schema import Migration, migrate
+
 _LOGGER = logging.getLogger(__name__)
 
 TELEMETRY = "telemetry"
 KINDS = (TELEMETRY, "incident", "audit", "enterprise", "figure", "health")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
-  priority INTEGER NOT NULL, created REAL NOT NULL, body TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS outbox_order ON outbox(priority, seq);
-CREATE INDEX IF NOT EXISTS outbox_kind ON outbox(kind, seq);
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS dead_letter (
-  id TEXT PRIMARY KEY, kind TEXT NOT NULL, priority INTEGER NOT NULL, created REAL NOT NULL,
-  body TEXT NOT NULL,
-  reason TEXT NOT NULL, dead_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS hj212_samples (code TEXT NOT NULL, ts REAL NOT NULL, value REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS hj212_samples_ts ON hj212_samples(ts);
-CREATE TABLE IF NOT EXISTS hj212_history (
-  cn TEXT NOT NULL, data_time TEXT NOT NULL, cp TEXT NOT NULL, created REAL NOT NULL,
-  sent INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (cn, data_time));
-"""
+# Schema version 1: the tables as they were before versioning, so such files (user_version 0) adopt it as is.
+# This module owns outbox, dead_letter and meta; hj212_store owns the HJ 212 tables.
+_TABLES_V1 = (
+    "CREATE TABLE IF NOT EXISTS outbox ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,"
+    " priority INTEGER NOT NULL, created REAL NOT NULL, body TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS outbox_order ON outbox(priority, seq)",
+    "CREATE INDEX IF NOT EXISTS outbox_kind ON outbox(kind, seq)",
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS dead_letter ("
+    " id TEXT PRIMARY KEY, kind TEXT NOT NULL, priority INTEGER NOT NULL, created REAL NOT NULL,"
+    " body TEXT NOT NULL, reason TEXT NOT NULL, dead_at REAL NOT NULL)",
+)
+
+# Append only; never edit a released step (files in the field are at its version already).
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("outbox, dead letters, meta and HJ 212 tables", _TABLES_V1 + hj212_store.TABLES_V1),
+)
 
 
 @dataclass(slots=True, frozen=True)
@@ -99,7 +103,11 @@ class Outbox:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
-        db.executescript(_SCHEMA)
+        try:
+            migrate(db, MIGRATIONS, self.path)
+        except BaseException:
+            db.close()
+            raise
         self._db = db
         self.pending = db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
         self.thinned = int(self._meta_get("thinned_telemetry") or 0)

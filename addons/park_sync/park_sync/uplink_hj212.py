@@ -1,6 +1,6 @@
 """HJ 212-2017 station client for the air-quality station: 2011/2051/2061 uploads, replies, platform commands.
 
-Minute and hourly aggregates are written to the outbox database first (history table, ``sent=0``) and marked
+Minute and hourly aggregates are written to the outbox database first (``hj212_store``, ``sent=0``) and marked
 sent only on the platform's 9014, so a dead link or a restart loses nothing; the same table serves backfill
 requests. Real-time 2011 packets are not queued: a stale real-time value is noise, the minute data carries the
 record.
@@ -12,12 +12,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import hj212
 from .config import HJ212Options
+from .hj212_store import HJ212Store, Pending
 from .outbox import Outbox
 
 _LOGGER = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class HJ212Uplink:
     def __init__(self, options: HJ212Options, outbox: Outbox) -> None:
         self._o = options
         self._outbox = outbox
+        self._store = HJ212Store(outbox)
         self._tz = ZoneInfo(options.timezone)
         self._code_of = {eid: code for code, eid in options.pollutants.items()}
         self.timeout = options.timeout
@@ -117,25 +119,12 @@ class HJ212Uplink:
     async def flush_samples(self) -> None:
         samples, self._samples = self._samples, []
         if samples:
-
-            def _w() -> None:
-                db = self._outbox.db
-                db.execute("BEGIN")
-                db.executemany("INSERT INTO hj212_samples(code, ts, value) VALUES(?, ?, ?)", samples)
-                db.execute("COMMIT")
-
-            await self._outbox.run(_w)
+            await self._store.add_samples(samples)
 
     async def aggregate_cp(self, start: float, end: float) -> str | None:
         """CP with Avg/Min/Max/Flag per pollutant over [start, end); None when no sample at all."""
         await self.flush_samples()
-        rows = await self._outbox.run(
-            lambda: self._outbox.db.execute(
-                "SELECT code, AVG(value), MIN(value), MAX(value) FROM hj212_samples WHERE ts >= ? AND ts < ?"
-                " GROUP BY code ORDER BY code",
-                (start, end),
-            ).fetchall()
-        )
+        rows = await self._store.aggregate(start, end)
         if not rows:
             return None
         items: list[dict[str, str]] = [{"DataTime": hj212.format_time(self.local(start))}]
@@ -162,43 +151,11 @@ class HJ212Uplink:
         return True
 
     async def add_history(self, cn: str, data_time: str, cp: str) -> None:
-        def _w() -> None:
-            db = self._outbox.db
-            db.execute("BEGIN IMMEDIATE")
-            db.execute(
-                "INSERT OR IGNORE INTO hj212_history(cn, data_time, cp, created) VALUES(?, ?, ?, ?)",
-                (cn, data_time, cp, time.time()),
-            )
-            db.execute("COMMIT")
-
-        await self._outbox.run(_w)
+        await self._store.add_history(cn, data_time, cp)
         self._history_added.set()
 
-    async def pending_history(self, limit: int = 50) -> list[tuple[str, str, str]]:
-        return await self._outbox.run(
-            lambda: self._outbox.db.execute(
-                "SELECT cn, data_time, cp FROM hj212_history WHERE sent = 0 ORDER BY data_time, cn LIMIT ?",
-                (limit,),
-            ).fetchall()
-        )
-
-    async def _mark_sent(self, cn: str, data_time: str) -> None:
-        def _w() -> None:
-            self._outbox.db.execute(
-                "UPDATE hj212_history SET sent = 1 WHERE cn = ? AND data_time = ?", (cn, data_time)
-            )
-
-        await self._outbox.run(_w)
-
-    async def _prune(self) -> None:
-        cutoff = time.time() - self._o.history_days * 86400
-
-        def _w() -> None:
-            db = self._outbox.db
-            db.execute("DELETE FROM hj212_samples WHERE ts < ?", (cutoff,))
-            db.execute("DELETE FROM hj212_history WHERE sent = 1 AND created < ?", (cutoff,))
-
-        await self._outbox.run(_w)
+    async def pending_history(self, limit: int = 50) -> list[Pending]:
+        return await self._store.pending(limit)
 
     def realtime_cp(self) -> str | None:
         if not self._latest:
@@ -338,7 +295,7 @@ class HJ212Uplink:
                 continue
             for cn, data_time, cp in rows:
                 if await self.send_and_wait(self.packet(cn, cp)):
-                    await self._mark_sent(cn, data_time)
+                    await self._store.mark_sent(cn, data_time)
                 else:
                     await asyncio.sleep(1.0)
                     break
@@ -370,7 +327,7 @@ class HJ212Uplink:
                 await self.close_window(hj212.CN_HOURLY, next_hour - 3600, next_hour)
                 next_hour += 3600
             if now >= next_prune:
-                await self._prune()
+                await self._store.prune(time.time() - self._o.history_days * 86400)
                 next_prune = now + 3600
 
     # --- platform commands ----------------------------------------------------------------------------------
@@ -444,24 +401,11 @@ class HJ212Uplink:
                 await self._write(self._reply(req, hj212.CN_REQUEST_REPLY, f"QnRtn={hj212.QN_REJECTED}"))
                 return
             await self._write(ready)
-            rows = await self._outbox.run(
-                lambda: self._outbox.db.execute(
-                    "SELECT data_time, cp FROM hj212_history"
-                    " WHERE cn = ? AND data_time >= ? AND data_time <= ?"
-                    " ORDER BY data_time",
-                    (req.cn, begin, end),
-                ).fetchall()
-            )
-            for _data_time, row_cp in rows:
+            rows = await self._store.history(req.cn, begin, end)
+            for row_cp in rows:
                 # Backfill packets carry the request's QN; the 9012 below closes the exchange.
                 await self._write(self.packet(req.cn, row_cp, reply=False, qn=req.qn))
             exe = hj212.EXE_OK if rows else hj212.EXE_NO_DATA
             await self._write(self._reply(req, hj212.CN_EXEC_RESULT, f"ExeRtn={exe}"))
         else:
             await self._write(self._reply(req, hj212.CN_REQUEST_REPLY, f"QnRtn={hj212.QN_CN_ERROR}"))
-
-    def window_bounds(self, when: datetime, minutes: int) -> tuple[float, float]:
-        """[start, end) epoch bounds of the ``minutes`` window that ``when`` (station local time) is in."""
-        local = when.replace(second=0, microsecond=0, minute=when.minute - when.minute % minutes)
-        start = local.replace(tzinfo=self._tz).timestamp()
-        return start, start + timedelta(minutes=minutes).total_seconds()
