@@ -36,14 +36,11 @@ class Intake:
         self._outbox = outbox
         self._buffer: list[Record] = []
         self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
         self._max_delay = max_delay
         self.taken = 0
 
     async def sink(self, records: list[Record]) -> None:
         self._buffer.extend(records)
-        self._idle.clear()
         self._wake.set()
 
     async def run(self) -> None:
@@ -58,8 +55,6 @@ class Intake:
         if batch:
             await self._outbox.put(batch)
             self.taken += len(batch)
-        if not self._buffer:
-            self._idle.set()
 
     async def drain(self) -> None:
         """Commit whatever is buffered (shutdown path)."""

@@ -255,8 +255,3 @@ def load_options(path: str | Path) -> Options:
         except json.JSONDecodeError as err:
             raise OptionsError("$", f"not valid JSON: {err}") from None
     return parse_options(raw)
-
-
-def redact(value: str) -> str:
-    """Tokens and secrets in logs: show only that one is set."""
-    return "***" if value else "(unset)"

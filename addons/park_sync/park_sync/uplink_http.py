@@ -102,7 +102,6 @@ class HttpUplink:
         self.failures = 0
         self.sent_records = 0
         self.sent_batches = 0
-        self.duplicates_reported = 0
         self.dead_lettered = 0
         self.rejected_batches = 0
 
