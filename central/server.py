@@ -44,11 +44,9 @@ class Central:
         # The signature covers the body as sent (gzip), so aiohttp must hand it over undecompressed.
         self._runner = web.AppRunner(app, access_log=None, auto_decompress=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, http_port, ssl_context=self._ssl)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.http_port = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+        await web.TCPSite(self._runner, host, http_port, ssl_context=self._ssl).start()
+        # The one site's bound address, (host, port[, ...]): the real port when 0 asked for any free one.
+        self.http_port = int(self._runner.addresses[0][1])
         if hj212_port is not None:
             self.hj212_port = await self.hj212.start(host, hj212_port)
 

@@ -57,11 +57,9 @@ class StatusServer:
             app.router.add_post("/dead-letters/requeue", _requeue)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+        await web.TCPSite(self._runner, host, port).start()
+        # The one site's bound address, (host, port[, ...]): the real port when 0 asked for any free one.
+        self.port = int(self._runner.addresses[0][1])
         return self.port
 
     async def stop(self) -> None:
