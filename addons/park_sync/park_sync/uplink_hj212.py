@@ -18,16 +18,12 @@ from zoneinfo import ZoneInfo
 
 from . import hj212
 from .config import HJ212Options
+from .hj212_cp import realtime_cp, window_cp
 from .hj212_store import HJ212Store, Pending
 from .outbox import Outbox
 
 _LOGGER = logging.getLogger(__name__)
 _FAULT_STATES = frozenset({"unavailable", "unknown", ""})
-
-
-def fmt_value(value: float) -> str:
-    text = f"{value:.3f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
 
 
 class HJ212Uplink:
@@ -127,20 +123,7 @@ class HJ212Uplink:
         rows = await self._store.aggregate(start, end)
         if not rows:
             return None
-        items: list[dict[str, str]] = [{"DataTime": hj212.format_time(self.local(start))}]
-        seen = {r[0] for r in rows}
-        for code, avg, lo, hi in rows:
-            items.append(
-                {
-                    f"{code}-Avg": fmt_value(avg),
-                    f"{code}-Min": fmt_value(lo),
-                    f"{code}-Max": fmt_value(hi),
-                    f"{code}-Flag": "N",
-                }
-            )
-        for code in sorted(set(self._o.pollutants) - seen):
-            items.append({f"{code}-Flag": "B"})  # mapped but silent during the window: communication fault
-        return hj212.format_cp(items)
+        return window_cp(hj212.format_time(self.local(start)), rows, self._o.pollutants)
 
     async def close_window(self, cn: str, start: float, end: float) -> bool:
         """Aggregate one window into the history table (pending until the platform answers 9014)."""
@@ -160,13 +143,7 @@ class HJ212Uplink:
     def realtime_cp(self) -> str | None:
         if not self._latest:
             return None
-        items: list[dict[str, str]] = [{"DataTime": hj212.format_time(self.local(time.time()))}]
-        for code in sorted(self._latest):
-            value, flag = self._latest[code]
-            item = {f"{code}-Rtd": fmt_value(value)} if value is not None else {}
-            item[f"{code}-Flag"] = flag
-            items.append(item)
-        return hj212.format_cp(items)
+        return realtime_cp(hj212.format_time(self.local(time.time())), self._latest)
 
     # --- link -----------------------------------------------------------------------------------------------
     async def run(self) -> None:
