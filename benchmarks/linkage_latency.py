@@ -58,9 +58,9 @@ from benchmarks._hass_runner import (  # noqa: E402
     hass_configuration,
     process_cpu,
 )
-from custom_components.smart_park.catalogue import Table, Tier  # noqa: E402
 from custom_components.smart_park.const import DEFAULT_INTERVAL  # noqa: E402
-from custom_components.smart_park.profile import ParkProfile, parse_profile  # noqa: E402
+from custom_components.smart_park.engine.catalogue import Table, Tier  # noqa: E402
+from custom_components.smart_park.engine.profile import ParkProfile, parse_profile  # noqa: E402
 from simulator.image import DeviceImage  # noqa: E402
 from simulator.reference import reference_profile  # noqa: E402
 from simulator.server import ParkSimulator, WriteRecord  # noqa: E402

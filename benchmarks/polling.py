@@ -38,15 +38,15 @@ if str(ROOT) not in sys.path:  # run as a script: make the repository's packages
     sys.path.insert(0, str(ROOT))
 
 from benchmarks._hass_runner import child, free_ports, process_cpu  # noqa: E402
-from custom_components.smart_park.catalogue import Point, Table, Tier  # noqa: E402
-from custom_components.smart_park.modbus import (  # noqa: E402
+from custom_components.smart_park.engine.catalogue import Point, Table, Tier  # noqa: E402
+from custom_components.smart_park.engine.modbus import (  # noqa: E402
     DEFAULT_MAX_GAP,
     GatewayClient,
     GatewayPoller,
     async_close_all,
     plan_blocks,
 )
-from custom_components.smart_park.profile import Device, ParkProfile, parse_profile  # noqa: E402
+from custom_components.smart_park.engine.profile import Device, ParkProfile, parse_profile  # noqa: E402
 from simulator.reference import reference_profile  # noqa: E402
 
 TIERS = (Tier.SAFETY, Tier.FAST, Tier.NORMAL, Tier.SLOW)

@@ -56,7 +56,7 @@ from benchmarks.linkage_latency import (  # noqa: E402
     percentile,
     plan_trials,
 )
-from custom_components.smart_park.profile import parse_profile  # noqa: E402
+from custom_components.smart_park.engine.profile import parse_profile  # noqa: E402
 from simulator.server import ParkSimulator  # noqa: E402
 
 

@@ -10,14 +10,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from custom_components.smart_park.catalogue import DeviceType, builtin_device_types
+from custom_components.smart_park.engine.catalogue import DeviceType, builtin_device_types
 
 OUT = Path(__file__).parent / "register-contract.md"
 
 HEADER = """\
 # Register contract
 
-Generated from `custom_components/smart_park/device_types/*.yaml` by `docs/generate.py`; do not edit by hand.
+Generated from `custom_components/smart_park/engine/device_types/*.yaml` by `docs/generate.py`; do not edit by hand.
 
 Every device answers Modbus (TCP, or RTU behind a gateway) on its own unit id (1–247 per gateway). Addresses are
 0-based protocol addresses (register 30001 in "Modicon" numbering is input register 0). Multi-register values are

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._hass_runner import Hass, free_ports, hass_configuration  # noqa: E402
-from custom_components.smart_park.profile import parse_profile  # noqa: E402
+from custom_components.smart_park.engine.profile import parse_profile  # noqa: E402
 from simulator.reference import reference_profile  # noqa: E402
 from simulator.server import ParkSimulator  # noqa: E402
 

@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from custom_components.smart_park.profile import ParkProfile, ProfileError, parse_profile
+from custom_components.smart_park.engine.profile import ParkProfile, ProfileError, parse_profile
 
 from .reference import reference_profile
 from .server import ParkSimulator

@@ -10,7 +10,7 @@ from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 if TYPE_CHECKING:
-    from custom_components.smart_park.profile import ParkProfile
+    from custom_components.smart_park.engine.profile import ParkProfile
 
     from .server import ParkSimulator
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from custom_components.smart_park.catalogue import Point
+from custom_components.smart_park.engine.catalogue import Point
 
 from .image import DeviceImage, clamp_raw
 

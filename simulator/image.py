@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from custom_components.smart_park.catalogue import Point, Table
-from custom_components.smart_park.codec import (
+from custom_components.smart_park.engine.catalogue import Point, Table
+from custom_components.smart_park.engine.codec import (
     DataType,
     decode_registers,
     encode_registers,
     scale_value,
     unscale_value,
 )
-from custom_components.smart_park.profile import Device
+from custom_components.smart_park.engine.profile import Device
 
 # Raw ranges of the integer types; dynamics clamp into them so a random walk can never make struct.pack fail.
 _RANGES: dict[DataType, tuple[int, int]] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from custom_components.smart_park.catalogue import MAX_UNIT
+from custom_components.smart_park.engine.catalogue import MAX_UNIT
 
 _TRADES = ["机械", "电子", "五金", "包装", "模具", "服饰", "食品", "印刷", "塑料", "汽配", "光电", "医疗器械"]
 _NAMES = [

@@ -20,8 +20,8 @@ from pymodbus.exceptions import NoSuchIdException
 from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusTcpServer
 
-from custom_components.smart_park.catalogue import Table
-from custom_components.smart_park.profile import Device, ParkProfile
+from custom_components.smart_park.engine.catalogue import Table
+from custom_components.smart_park.engine.profile import Device, ParkProfile
 
 from .audio import DEFAULT_PLAY_SECONDS, AudioSide
 from .dynamics import Dynamics, Ramp
@@ -722,7 +722,7 @@ def _url_host(host: str) -> str:
 
 def simulator_for_enterprises(enterprises: int, **kwargs: Any) -> ParkSimulator:
     """A simulator of a reference park of ``enterprises`` enterprises (see :mod:`simulator.reference`)."""
-    from custom_components.smart_park.profile import parse_profile
+    from custom_components.smart_park.engine.profile import parse_profile
 
     from .reference import reference_profile
 

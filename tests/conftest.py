@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
 
-from custom_components.smart_park.profile import ParkProfile, parse_profile
+from custom_components.smart_park.engine.profile import ParkProfile, parse_profile
 from simulator.reference import reference_profile
 from simulator.server import ParkSimulator
 

@@ -1,222 +1,38 @@
-"""The Smart Park integration: a park's Modbus field devices as Home Assistant devices and entities."""
+"""The Smart Park integration: a park's Modbus field devices as Home Assistant devices and entities.
+
+HA's loader reads the integration's entry points (``async_setup``, ``async_setup_entry``,
+``CONFIG_SCHEMA``, ...) from this package; they live in :mod:`.lifecycle` and are looked up here on first
+use. Importing the package therefore does not import Home Assistant, so ``smart_park.engine``
+(profile, catalogue, codec, Modbus poller) serves the simulator, the benchmarks and the tests without it. HA
+imports the integration and its platforms in an executor before it touches an entry point.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping
 from typing import Any
 
-from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP, Platform
-from homeassistant.core import Event, HomeAssistant
-from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.typing import ConfigType
-
-from . import websocket_api
-from .audit import AuditLog
-from .broadcast import async_setup_broadcast
-from .catalogue import Tier
-from .const import (
-    CONF_AUDIT_SIZE,
-    CONF_INTERVAL,
-    CONF_MAX_GAP,
-    CONF_OFFLINE_RETRY,
-    CONF_OFFLINE_THRESHOLD,
-    CONF_PROFILE,
-    DEFAULT_AUDIT_SIZE,
-    DEFAULT_INTERVAL,
-    DEFAULT_MAX_GAP,
-    DEFAULT_OFFLINE_RETRY,
-    DEFAULT_OFFLINE_THRESHOLD,
-    DOMAIN,
+# The names HA's loader and config entries read from an integration's package.
+_ENTRY_POINTS = frozenset(
+    {
+        "CONFIG_SCHEMA",
+        "PLATFORMS",
+        "async_setup",
+        "async_setup_entry",
+        "async_unload_entry",
+        "async_remove_entry",
+        "async_migrate_entry",
+        "async_remove_config_entry_device",
+        "async_reset_platform",
+    }
 )
-from .coordinator import OfflineIssues, SmartParkConfigEntry, SmartParkCoordinator, SmartParkData
-from .enterprises import async_setup_enterprises
-from .entity import (
-    async_register_device,
-    device_identifier,
-    enterprise_identifier,
-    gateway_device_info,
-    linkage_group_identifier,
-    linkage_group_info,
-    park_device_info,
-    park_device_parent,
-)
-from .incidents import async_setup_incidents, async_setup_one_key
-from .linkage import async_setup_linkage
-from .modbus import GatewayClient, GatewayOfflineError, GatewayPoller, async_close_all
-from .profile import ParkProfile, ProfileError, parse_profile
-from .services import async_setup_services
-
-PLATFORMS = [
-    Platform.BINARY_SENSOR,
-    Platform.EVENT,
-    Platform.MEDIA_PLAYER,
-    Platform.SENSOR,
-    Platform.SIREN,
-    Platform.SWITCH,
-]
-CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
-async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions and websocket commands once, whatever parks are loaded."""
-    async_setup_services(hass)
-    websocket_api.async_setup(hass)
-    return True
+def __getattr__(name: str) -> Any:
+    """An entry point from :mod:`.lifecycle`; only the names it defines exist."""
+    if name in _ENTRY_POINTS:
+        # Deferred: importing the package must not import HA (the engine is used without it).
+        from . import lifecycle
 
-
-def default_gateway(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The tested host/port of the entry, used when the profile declares no gateway."""
-    return {"host": data[CONF_HOST], "port": data[CONF_PORT]}
-
-
-async def async_setup_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) -> bool:
-    """Set up a park from a config entry."""
-    try:
-        # parse_profile reads the built-in catalogue from disk on first use.
-        profile = await hass.async_add_executor_job(
-            parse_profile, entry.data[CONF_PROFILE], default_gateway(entry.data)
-        )
-    except ProfileError as err:
-        # The flows only store valid profiles; a catalogue change in an update can still break one.
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="stored_profile_invalid",
-            translation_placeholders={"error": str(err)},
-        ) from err
-
-    options = entry.options
-    clients = {gw_id: GatewayClient(gateway) for gw_id, gateway in profile.gateways.items()}
-    try:
-        # One dead gateway must not keep the rest of the park dark: set up when any gateway answers; the
-        # dead one's entities start unavailable and its coordinators reconnect with backoff.
-        offline: dict[str, GatewayOfflineError] = {}
-        for gw_id, client in clients.items():
-            try:
-                await client.async_connect()
-            except GatewayOfflineError as err:
-                offline[gw_id] = err
-        if len(offline) == len(clients):
-            first_id, first_error = next(iter(offline.items()))
-            raise ConfigEntryNotReady(
-                translation_domain=DOMAIN,
-                translation_key="gateway_offline",
-                translation_placeholders={"gateway": first_id, "error": str(first_error)},
-            ) from first_error
-        pollers = {
-            gw_id: GatewayPoller(
-                client,
-                (device for device in profile.devices.values() if device.gateway == gw_id),
-                max_gap=int(options.get(CONF_MAX_GAP, DEFAULT_MAX_GAP)),
-                offline_retry=float(options.get(CONF_OFFLINE_RETRY, DEFAULT_OFFLINE_RETRY)),
-            )
-            for gw_id, client in clients.items()
-        }
-        issues = OfflineIssues(
-            hass, profile, float(options.get(CONF_OFFLINE_THRESHOLD, DEFAULT_OFFLINE_THRESHOLD))
-        )
-        audit = AuditLog(
-            hass, entry.entry_id, profile.id, int(options.get(CONF_AUDIT_SIZE, DEFAULT_AUDIT_SIZE))
-        )
-        await audit.async_load()
-        runtime = SmartParkData(profile=profile, clients=clients, pollers=pollers, issues=issues, audit=audit)
-        for gw_id, poller in pollers.items():
-            for tier in sorted(poller.tiers(), key=list(Tier).index):
-                runtime.coordinators[(gw_id, tier)] = SmartParkCoordinator(
-                    hass,
-                    entry,
-                    poller=poller,
-                    gateway_id=gw_id,
-                    tier=tier,
-                    interval=float(options.get(CONF_INTERVAL[tier], DEFAULT_INTERVAL[tier])),
-                    issues=issues,
-                )
-        # Wait for every first refresh before acting on a failure, so none still polls a closed client.
-        results = await asyncio.gather(
-            *(
-                coordinator.async_refresh()
-                if gw_id in offline
-                else coordinator.async_config_entry_first_refresh()
-                for (gw_id, _tier), coordinator in runtime.coordinators.items()
-            ),
-            return_exceptions=True,
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-    except BaseException:
-        # Setup failed: nothing will call unload, so the connections are closed here.
-        await async_close_all(clients.values())
-        raise
-
-    entry.runtime_data = runtime
-    # The enterprise registry creates the park's and its own devices before the field devices reached
-    # through them.
-    runtime.enterprises = await async_setup_enterprises(hass, entry)
-    # Capabilities set up here, after the first polls and before the platforms that show them.
-    # Incidents first: the linkage, the one-key terminals and the gas detectors open them.
-    runtime.incidents = await async_setup_incidents(hass, entry)
-    runtime.one_key = await async_setup_one_key(hass, entry)
-    runtime.linkage = await async_setup_linkage(hass, entry)
-    # Broadcast after the linkage: fire priority uses its PIN, and the alternation pauses its bells.
-    runtime.broadcast = await async_setup_broadcast(hass, entry)
-    _async_register_devices(hass, entry, profile)
-
-    async def _async_close_on_stop(_event: Event) -> None:
-        await _async_stop_polling(runtime)
-
-    entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_close_on_stop))
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    for coordinator in runtime.coordinators.values():
-        coordinator.async_start()
-    return True
-
-
-def _async_register_devices(hass: HomeAssistant, entry: SmartParkConfigEntry, profile: ParkProfile) -> None:
-    """Register gateways, field devices and linkage groups, parents first; remove devices no longer listed.
-
-    Runs after the enterprise registry (park and enterprise devices) and the linkage (its groups), so every
-    device the entry shows is wanted here: a device kept keeps its area, its user-given name and its entities'
-    ids across reloads.
-    """
-    park = device_identifier(profile, "park")
-    wanted: set[tuple[str, str]] = {park}
-    # Enterprise devices (created by the registry) stay, moved-out ones too: they keep their history.
-    wanted |= {enterprise_identifier(profile, e_id) for e_id in entry.runtime_data.enterprises.records}
-    for gateway in profile.gateways.values():
-        async_register_device(hass, entry.entry_id, gateway_device_info(profile, gateway))
-        wanted.add(device_identifier(profile, gateway.id))
-    for device in profile.devices.values():
-        info = park_device_info(profile, device)
-        async_register_device(hass, entry.entry_id, info, via=park_device_parent(profile, device))
-        wanted.add(device_identifier(profile, device.id))
-    for group in entry.runtime_data.linkage.groups.values():
-        async_register_device(hass, entry.entry_id, linkage_group_info(profile, group), via=park)
-        wanted.add(linkage_group_identifier(profile, group.id))
-    registry = dr.async_get(hass)
-    for device_entry in dr.async_entries_for_config_entry(registry, entry.entry_id):
-        if not device_entry.identifiers & wanted:
-            registry.async_remove_device(device_entry.id)
-
-
-async def _async_stop_polling(runtime: SmartParkData) -> None:
-    """Stop every poll loop, all at once and each bounded, then close the connections.
-
-    Polls stop first: closing a connection under a running poll logs it as a failure. Concurrently, so a
-    reload's blind window does not grow with the number of coordinators.
-    """
-    await asyncio.gather(*(coordinator.async_stop() for coordinator in runtime.coordinators.values()))
-    await async_close_all(runtime.clients.values())
-
-
-async def async_unload_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) -> bool:
-    """Unload a park and close its gateway connections."""
-    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-    if unloaded:
-        entry.runtime_data.issues.async_clear_all()
-        await entry.runtime_data.audit.async_flush()
-        await entry.runtime_data.enterprises.async_flush()
-        await _async_stop_polling(entry.runtime_data)
-    return unloaded
+        if hasattr(lifecycle, name):
+            return getattr(lifecycle, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,8 +7,9 @@ from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .catalogue import Platform, Point
 from .coordinator import SmartParkConfigEntry, SmartParkCoordinator
+from .engine.catalogue import Platform, Point
+from .engine.profile import Device
 from .entity import (
     LinkageGroupEntity,
     SmartParkEntity,
@@ -17,7 +18,6 @@ from .entity import (
     platform_points,
 )
 from .linkage import FireLinkage, GroupRuntime
-from .profile import Device
 
 # Coordinators do the I/O; entities only read their data.
 PARALLEL_UPDATES = 0

@@ -33,7 +33,6 @@ from homeassistant.helpers.selector import (
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from homeassistant.helpers.translation import async_get_translations
 
-from .catalogue import Tier
 from .const import (
     CONF_AUDIT_SIZE,
     CONF_BROADCAST_ALTERNATION,
@@ -74,10 +73,9 @@ from .const import (
     TXT_PROFILE_URL,
 )
 from .coordinator import SmartParkConfigEntry
-from .enterprises.options_flow import EnterpriseOptionsFlow
-from .linkage import hash_pin
-from .modbus import GatewayOfflineError, async_test_connection
-from .profile import (
+from .engine.catalogue import Tier
+from .engine.modbus import GatewayOfflineError, async_test_connection
+from .engine.profile import (
     ENGLISH,
     MAX_PROFILE_BYTES,
     ParkProfile,
@@ -86,6 +84,8 @@ from .profile import (
     load_yaml,
     parse_profile,
 )
+from .enterprises.options_flow import EnterpriseOptionsFlow
+from .linkage import hash_pin
 
 CONF_NEW_PIN = "new_pin"
 CONF_CLEAR_PIN = "clear_pin"

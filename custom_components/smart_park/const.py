@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from .catalogue import Tier
+from .engine.catalogue import Tier
 
 DOMAIN: Final = "smart_park"
 LOGGER = logging.getLogger(__package__)

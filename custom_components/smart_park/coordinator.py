@@ -16,10 +16,10 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .audit import AuditLog
-from .catalogue import Tier
 from .const import DOMAIN, LOGGER
-from .modbus import DeviceReading, GatewayClient, GatewayOfflineError, GatewayPoller
-from .profile import ParkProfile
+from .engine.catalogue import Tier
+from .engine.modbus import DeviceReading, GatewayClient, GatewayOfflineError, GatewayPoller
+from .engine.profile import ParkProfile
 
 # Tiers that carry safety inputs (call points; one-key, gas and smoke alarms).
 SAFETY_INPUT_TIERS = frozenset({Tier.SAFETY, Tier.FAST})

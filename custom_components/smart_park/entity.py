@@ -14,10 +14,10 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .catalogue import Platform, Point, builtin_device_types
 from .const import DOMAIN, LOGGER
 from .coordinator import SmartParkCoordinator, SmartParkData
-from .profile import Device, Gateway, ParkProfile
+from .engine.catalogue import Platform, Point, builtin_device_types
+from .engine.profile import Device, Gateway, ParkProfile
 
 if TYPE_CHECKING:
     from .enterprises.model import EnterpriseRecord

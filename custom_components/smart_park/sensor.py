@@ -19,8 +19,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .catalogue import Platform, Point
 from .coordinator import SmartParkConfigEntry, SmartParkCoordinator
+from .engine.catalogue import Platform, Point
+from .engine.profile import Device
 from .enterprises import EnterpriseRegistry, MeterKind, Status, month_of, previous_month
 from .entity import (
     LinkageGroupEntity,
@@ -33,7 +34,6 @@ from .entity import (
 )
 from .incidents import IncidentKind
 from .linkage import FireLinkage, GroupRuntime, LinkageState
-from .profile import Device
 
 # Coordinators do the I/O; entities only read their data.
 PARALLEL_UPDATES = 0

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.smart_park.catalogue import builtin_device_types
-from custom_components.smart_park.codec import DataType, WordOrder, decode_registers, encode_registers
-from custom_components.smart_park.modbus import decode_point, encode_point, plan_blocks
+from custom_components.smart_park.engine.catalogue import builtin_device_types
+from custom_components.smart_park.engine.codec import DataType, WordOrder, decode_registers, encode_registers
+from custom_components.smart_park.engine.modbus import decode_point, encode_point, plan_blocks
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from custom_components.smart_park.engine.profile import Building
 from custom_components.smart_park.enterprises.documents import decode, detect_format, export_csv
 from custom_components.smart_park.enterprises.importer import plan_import
 from custom_components.smart_park.enterprises.model import (
@@ -20,7 +21,6 @@ from custom_components.smart_park.enterprises.model import (
     EnterpriseRecord,
     Status,
 )
-from custom_components.smart_park.profile import Building
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "enterprises"
 BUILDINGS = {

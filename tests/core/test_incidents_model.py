@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from custom_components.smart_park.engine.profile import parse_profile
 from custom_components.smart_park.incidents import (
     EVENT_INCIDENT_UPDATED,
     Incident,
@@ -15,7 +16,6 @@ from custom_components.smart_park.incidents import (
     find_terminals,
 )
 from custom_components.smart_park.logbook import describe_audit, describe_incident, place
-from custom_components.smart_park.profile import parse_profile
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from custom_components.smart_park.engine.profile import ProfileError, parse_profile
 from custom_components.smart_park.linkage import Confirmation, build_groups
-from custom_components.smart_park.profile import ProfileError, parse_profile
 
 PROFILE = """
 park: {id: p, name: P}

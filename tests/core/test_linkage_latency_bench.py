@@ -13,7 +13,7 @@ from benchmarks.linkage_latency import (
     plan_trials,
     summarize,
 )
-from custom_components.smart_park.profile import parse_profile
+from custom_components.smart_park.engine.profile import parse_profile
 from simulator.reference import reference_profile
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from custom_components.smart_park.catalogue import Table, Tier, builtin_device_types
-from custom_components.smart_park.modbus import (
+from custom_components.smart_park.engine.catalogue import Table, Tier, builtin_device_types
+from custom_components.smart_park.engine.modbus import (
     SAFETY_OFFLINE_RETRY,
     DeviceExceptionError,
     DeviceFault,
@@ -24,7 +24,7 @@ from custom_components.smart_park.modbus import (
     decode_point,
     plan_blocks,
 )
-from custom_components.smart_park.profile import ParkProfile, parse_profile
+from custom_components.smart_park.engine.profile import ParkProfile, parse_profile
 from simulator.reference import reference_profile
 from simulator.server import ParkSimulator
 
@@ -99,7 +99,7 @@ async def test_silent_unit_goes_offline_once_and_does_not_stall_others(
     park: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     sim, _, poller = park
-    caplog.set_level(logging.INFO, logger="custom_components.smart_park.modbus")
+    caplog.set_level(logging.INFO, logger="custom_components.smart_park.engine.modbus")
     sim.silence_unit("gas_detector")
     for _ in range(3):
         readings = await poller.async_poll(Tier.NORMAL)

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from custom_components.smart_park.catalogue import Point, Table, builtin_device_types
-from custom_components.smart_park.codec import DataType
-from custom_components.smart_park.modbus import plan_blocks
+from custom_components.smart_park.engine.catalogue import Point, Table, builtin_device_types
+from custom_components.smart_park.engine.codec import DataType
+from custom_components.smart_park.engine.modbus import plan_blocks
 
 
 def _reg(address: int, data_type: DataType = DataType.UINT16, table: Table = Table.INPUT_REGISTER) -> Point:

@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 import yaml
 
-from custom_components.smart_park.profile import MAX_PROFILE_BYTES, ProfileError, load_yaml, parse_profile
+from custom_components.smart_park.engine.profile import (
+    MAX_PROFILE_BYTES,
+    ProfileError,
+    load_yaml,
+    parse_profile,
+)
 from simulator.reference import reference_profile
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.smart_park import uscc
+from custom_components.smart_park.engine import uscc
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUs
 from custom_components.smart_park.audit import AuditEntry, Category
 from custom_components.smart_park.const import CONF_PROFILE, DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
-from custom_components.smart_park.profile import parse_profile
+from custom_components.smart_park.engine.profile import parse_profile
 from simulator.server import BroadcastRecord, ParkSimulator, WriteRecord
 
 from .conftest import entry_options

@@ -15,7 +15,6 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.const import (
     CONF_INTERVAL,
     CONF_OFFLINE_RETRY,
@@ -24,7 +23,8 @@ from custom_components.smart_park.const import (
     DOMAIN,
 )
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
-from custom_components.smart_park.profile import parse_profile
+from custom_components.smart_park.engine.catalogue import Tier
+from custom_components.smart_park.engine.profile import parse_profile
 from simulator.server import ParkSimulator
 
 PARK_ID = "test_park"

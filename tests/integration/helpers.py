@@ -8,9 +8,9 @@ from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
-from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.const import DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from custom_components.smart_park.engine.catalogue import Tier
 
 
 async def async_poll(hass: HomeAssistant, entry: SmartParkConfigEntry, *tiers: Tier) -> None:

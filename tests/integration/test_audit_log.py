@@ -16,9 +16,9 @@ from pytest_homeassistant_custom_component.components.recorder.common import asy
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
 from custom_components.smart_park.audit import Category, Source
-from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.const import CONF_AUDIT_SIZE
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from custom_components.smart_park.engine.catalogue import Tier
 from custom_components.smart_park.incidents import IncidentKind
 from custom_components.smart_park.logbook import describe_audit, describe_incident
 from simulator.server import ParkSimulator

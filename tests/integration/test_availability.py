@@ -12,10 +12,10 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.const import CONF_OFFLINE_THRESHOLD, CONF_PROFILE, DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
-from custom_components.smart_park.profile import parse_profile
+from custom_components.smart_park.engine.catalogue import Tier
+from custom_components.smart_park.engine.profile import parse_profile
 from simulator.server import ParkSimulator
 
 from .conftest import PARK_ID, entry_options, park_document
@@ -36,7 +36,7 @@ def engine_lines(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "custom_components.smart_park.modbus" and text in r.getMessage()
+        if r.name == "custom_components.smart_park.engine.modbus" and text in r.getMessage()
     ]
 
 

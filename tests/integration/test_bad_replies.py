@@ -9,8 +9,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
 from custom_components.smart_park.const import DOMAIN
+from custom_components.smart_park.engine.profile import parse_profile
 from custom_components.smart_park.linkage import LinkageState
-from custom_components.smart_park.profile import parse_profile
 from simulator.server import ParkSimulator
 
 from .safety_park import PARK_ID, async_setup_park, bells_on, safety_document, safety_entry, wait_until

@@ -11,8 +11,8 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from custom_components.smart_park.engine.catalogue import Tier
 from simulator.server import ParkSimulator
 
 from .conftest import PARK_ID
@@ -28,7 +28,7 @@ async def test_snapshot(
     config_entry: MockConfigEntry,
 ) -> None:
     """Every binary sensor's registry entry and state."""
-    with patch("custom_components.smart_park.PLATFORMS", [Platform.BINARY_SENSOR]):
+    with patch("custom_components.smart_park.lifecycle.PLATFORMS", [Platform.BINARY_SENSOR]):
         config_entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(config_entry.entry_id)
         await hass.async_block_till_done()

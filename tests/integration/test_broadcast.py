@@ -31,9 +31,9 @@ from pytest_homeassistant_custom_component.common import MockUser, async_fire_ti
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.smart_park.audit import Outcome, Source
-from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.const import CONF_LINKAGE_PIN_HASH, DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from custom_components.smart_park.engine.catalogue import Tier
 from custom_components.smart_park.linkage import hash_pin
 from simulator.server import ParkSimulator
 

@@ -16,7 +16,6 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockUser, async_fire_time_changed
 
 from custom_components.smart_park.broadcast.alternation import MESSAGE_SECONDS_MAX
-from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.const import (
     CONF_BROADCAST_ALTERNATION,
     CONF_BROADCAST_BELL_SECONDS,
@@ -24,6 +23,7 @@ from custom_components.smart_park.const import (
     CONF_BROADCAST_MESSAGE_REPEATS,
 )
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from custom_components.smart_park.engine.catalogue import Tier
 from simulator.server import ParkSimulator
 
 from .broadcast_helpers import PA, PA2, broadcast_audit, call, plays, setup_park, start_simulator, zone_state

@@ -32,8 +32,8 @@ from pytest_homeassistant_custom_component.common import (
     mock_platform,
 )
 
-from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from custom_components.smart_park.engine.catalogue import Tier
 from simulator.server import ParkSimulator
 
 from .broadcast_helpers import PA, PA2, broadcast_audit, call, plays, setup_park, start_simulator, zone_entity

@@ -20,7 +20,6 @@ from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smart_park import config_flow
-from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.const import (
     CONF_AUDIT_SIZE,
     CONF_INTERVAL,
@@ -32,7 +31,8 @@ from custom_components.smart_park.const import (
     CONF_PROFILE_YAML,
     DOMAIN,
 )
-from custom_components.smart_park.profile import ProfileIssue, parse_profile
+from custom_components.smart_park.engine.catalogue import Tier
+from custom_components.smart_park.engine.profile import ProfileIssue, parse_profile
 from simulator.advertise import SERVICE_TYPE, build_service_info
 from simulator.server import ParkSimulator
 

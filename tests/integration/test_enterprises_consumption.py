@@ -19,9 +19,9 @@ from homeassistant.const import ATTR_DEVICE_CLASS, ATTR_UNIT_OF_MEASUREMENT
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.const import DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from custom_components.smart_park.engine.catalogue import Tier
 from custom_components.smart_park.enterprises import MeterMonth
 from simulator.server import ParkSimulator
 

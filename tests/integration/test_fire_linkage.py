@@ -19,7 +19,6 @@ from pytest_homeassistant_custom_component.components.diagnostics import get_dia
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.smart_park.audit import Outcome
-from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.const import (
     CONF_LINKAGE_CONFIRMATION,
     CONF_LINKAGE_PIN_HASH,
@@ -29,8 +28,9 @@ from custom_components.smart_park.const import (
     DOMAIN,
 )
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from custom_components.smart_park.engine.catalogue import Tier
+from custom_components.smart_park.engine.profile import parse_profile
 from custom_components.smart_park.linkage import hash_pin
-from custom_components.smart_park.profile import parse_profile
 from simulator.server import ParkSimulator
 
 from .conftest import entry_options

@@ -13,9 +13,9 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser, async_capture_events
 
 from custom_components.smart_park.audit import Outcome
-from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.const import CONF_PROFILE, DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from custom_components.smart_park.engine.catalogue import Tier
 from custom_components.smart_park.incidents import (
     EVENT_INCIDENT_ACKNOWLEDGED,
     EVENT_INCIDENT_CLOSED,

@@ -16,9 +16,10 @@ from homeassistant.exceptions import ServiceValidationError
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser, async_capture_events
 
 from custom_components.smart_park.audit import Outcome
-from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.const import CONF_PROFILE, DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from custom_components.smart_park.engine.catalogue import Tier
+from custom_components.smart_park.engine.profile import parse_profile
 from custom_components.smart_park.incidents import (
     EVENT_INCIDENT_OPENED,
     EVENT_INCIDENT_UPDATED,
@@ -26,7 +27,6 @@ from custom_components.smart_park.incidents import (
 )
 from custom_components.smart_park.linkage import LinkageState
 from custom_components.smart_park.logbook import describe_incident
-from custom_components.smart_park.profile import parse_profile
 from simulator.server import ParkSimulator
 
 from .conftest import entry_options

@@ -16,16 +16,16 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser, async_capture_events
 
 from custom_components.smart_park.audit import Outcome
-from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.const import CONF_PROFILE, DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from custom_components.smart_park.engine.catalogue import Tier
+from custom_components.smart_park.engine.profile import parse_profile
 from custom_components.smart_park.incidents import (
     EVENT_INCIDENT_ACKNOWLEDGED,
     EVENT_INCIDENT_CLOSED,
     EVENT_INCIDENT_OPENED,
     IncidentKind,
 )
-from custom_components.smart_park.profile import parse_profile
 from simulator.server import ParkSimulator
 
 from .conftest import PARK_ID, entry_options, park_document
@@ -415,7 +415,7 @@ async def test_io_module_channel_terminal(
 
 async def test_channel_function_validated() -> None:
     """An unknown function, or one the device type cannot serve, is a profile error with its own code."""
-    from custom_components.smart_park.profile import ProfileError
+    from custom_components.smart_park.engine.profile import ProfileError
 
     document = io_terminal_document()
     io_module = next(device for device in document["devices"] if device["type"] == "io_module")

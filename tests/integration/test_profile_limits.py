@@ -14,8 +14,8 @@ from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
-from custom_components.smart_park import profile as profile_module
 from custom_components.smart_park.const import CONF_PROFILE_YAML, DOMAIN
+from custom_components.smart_park.engine import profile as profile_module
 from simulator.server import ParkSimulator
 
 from .conftest import park_document

@@ -24,8 +24,8 @@ from custom_components.smart_park.const import (
     DOMAIN,
 )
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from custom_components.smart_park.engine.profile import parse_profile
 from custom_components.smart_park.linkage import LinkageState
-from custom_components.smart_park.profile import parse_profile
 from simulator.server import ParkSimulator
 
 from .safety_park import async_setup_park, bells_on, safety_document, safety_entry, wait_until

@@ -19,10 +19,10 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.const import CONF_PROFILE, DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
-from custom_components.smart_park.profile import parse_profile
+from custom_components.smart_park.engine.catalogue import Tier
+from custom_components.smart_park.engine.profile import parse_profile
 from simulator.server import ParkSimulator
 
 from .conftest import PARK_ID, entry_options, park_document
@@ -92,7 +92,7 @@ async def test_snapshot(
     config_entry: MockConfigEntry,
 ) -> None:
     """Every sensor's registry entry and state."""
-    with patch("custom_components.smart_park.PLATFORMS", [Platform.SENSOR]):
+    with patch("custom_components.smart_park.lifecycle.PLATFORMS", [Platform.SENSOR]):
         config_entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(config_entry.entry_id)
         await hass.async_block_till_done()

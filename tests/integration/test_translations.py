@@ -13,9 +13,9 @@ import pytest
 import yaml
 from homeassistant.core import HomeAssistant
 
-from custom_components.smart_park.catalogue import Platform, builtin_device_types
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
-from custom_components.smart_park.profile import ENGLISH
+from custom_components.smart_park.engine.catalogue import Platform, builtin_device_types
+from custom_components.smart_park.engine.profile import ENGLISH
 
 from .conftest import PARK_ID
 from .helpers import entity_state

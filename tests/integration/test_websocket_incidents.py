@@ -10,8 +10,8 @@ from pytest_homeassistant_custom_component.common import MockUser
 from pytest_homeassistant_custom_component.typing import MockHAClientWebSocket, WebSocketGenerator
 
 from custom_components.smart_park import websocket_api as smart_park_ws
-from custom_components.smart_park.catalogue import Tier
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from custom_components.smart_park.engine.catalogue import Tier
 from custom_components.smart_park.incidents import IncidentKind
 from park_sync.ha_source import item_records
 from simulator.server import ParkSimulator

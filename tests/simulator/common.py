@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from custom_components.smart_park.catalogue import builtin_device_types
+from custom_components.smart_park.engine.catalogue import builtin_device_types
 
 
 def every_type_profile() -> dict[str, Any]:

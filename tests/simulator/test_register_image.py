@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
 
-from custom_components.smart_park.catalogue import Table
-from custom_components.smart_park.codec import encode_registers
+from custom_components.smart_park.engine.catalogue import Table
+from custom_components.smart_park.engine.codec import encode_registers
 from tests.conftest import ClientFactory, SimulatorFactory
 
 from .common import every_type_profile

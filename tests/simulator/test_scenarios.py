@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from custom_components.smart_park.catalogue import builtin_device_types
+from custom_components.smart_park.engine.catalogue import builtin_device_types
 from simulator.server import WriteRecord
 from tests.conftest import ClientFactory, SimulatorFactory
 

@@ -8,7 +8,7 @@ import socket
 from zeroconf import IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
-from custom_components.smart_park.profile import parse_profile
+from custom_components.smart_park.engine.profile import parse_profile
 from simulator.advertise import SERVICE_TYPE, build_service_info, instance_name
 from tests.conftest import SimulatorFactory
 

@@ -17,10 +17,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from ..catalogue import Point, Table
 from ..const import LOGGER
+from ..engine.catalogue import Point, Table
+from ..engine.modbus import PRIORITY, DeviceReading, GatewayClient, ModbusError
 from ..errors import failed, invalid
-from ..modbus import PRIORITY, DeviceReading, GatewayClient, ModbusError
 from .model import ATTR_MESSAGE, Broadcast, Controller, MessageKind
 
 if TYPE_CHECKING:

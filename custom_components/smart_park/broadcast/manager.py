@@ -16,10 +16,10 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 
 from ..audit import Source, source_of
-from ..catalogue import Tier
 from ..const import DOMAIN, LOGGER
+from ..engine.catalogue import Tier
+from ..engine.modbus import DeviceReading, ModbusError
 from ..errors import failed, invalid
-from ..modbus import DeviceReading, ModbusError
 from . import messages, targets
 from .alternation import Alternation, async_setup_alternation
 from .arbitration import blockers, end_reason, settle

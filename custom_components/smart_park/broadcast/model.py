@@ -15,8 +15,8 @@ from typing import Any, Final
 from homeassistant.core import CALLBACK_TYPE, Context
 
 from ..audit import Source
-from ..catalogue import Point
-from ..profile import Device, ParkProfile
+from ..engine.catalogue import Point
+from ..engine.profile import Device, ParkProfile
 
 CONTROLLER_TYPE: Final = "broadcast_controller"
 # fetch_status values below 100; anything else is the HTTP status of the controller's last fetch.

@@ -23,9 +23,9 @@ from homeassistant.util.ulid import ulid_now
 
 from ..audit import Category, Outcome, Source, source_of
 from ..const import LOGGER
+from ..engine.modbus import ModbusError
 from ..errors import invalid
 from ..listeners import Listeners
-from ..modbus import ModbusError
 from .arbitration import blockers, default_volume, queue_order, victims
 from .controller import CMD_STOP, ControllerIO
 from .model import (

@@ -12,8 +12,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
 from ..const import DOMAIN
+from ..engine.profile import ParkProfile
 from ..errors import invalid
-from ..profile import ParkProfile
 from .messages import name_list
 from .model import ATTR_BUILDINGS, ATTR_ZONES, Zone
 

@@ -23,10 +23,10 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import EnergyConverter, VolumeConverter
 
-from ..catalogue import Point, Tier
 from ..const import DOMAIN, LOGGER
-from ..modbus import DeviceReading
-from ..profile import ParkProfile
+from ..engine.catalogue import Point, Tier
+from ..engine.modbus import DeviceReading
+from ..engine.profile import ParkProfile
 from .model import MonthlyFigures
 
 STORAGE_VERSION: Final = 1

@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from .. import safe_yaml
+from ..engine import safe_yaml
 from .model import COLUMNS, PERSONAL_FIELDS, EnterpriseImportError, EnterpriseRecord, ImportIssue, RawRow
 
 MAX_BYTES: Final = 5 * 1024 * 1024

@@ -22,8 +22,8 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Final
 
-from .. import uscc
-from ..profile import Building
+from ..engine import uscc
+from ..engine.profile import Building
 from .documents import read_rows
 from .model import (
     COLUMNS,

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from .. import uscc
+from ..engine import uscc
 
 # What a spreadsheet runs as a formula when a cell starts with it (OWASP CSV injection); tab and CR too.
 FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")

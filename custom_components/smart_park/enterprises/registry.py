@@ -23,9 +23,11 @@ from homeassistant.helpers.event import async_track_time_change
 from homeassistant.util import dt as dt_util
 
 from ..audit import Category, Outcome, Source
-from ..catalogue import Tier
 from ..const import DOMAIN
 from ..coordinator import SmartParkConfigEntry
+from ..engine.catalogue import Tier
+from ..engine.modbus import DeviceReading
+from ..engine.profile import ParkProfile
 from ..entity import (
     async_register_device,
     device_identifier,
@@ -34,8 +36,6 @@ from ..entity import (
     park_info,
 )
 from ..listeners import Listeners
-from ..modbus import DeviceReading
-from ..profile import ParkProfile
 from .consumption import MeterBook, MeterKind, MeterMonth, TrackedMeter
 from .figures import audit_data, check_period, latest_period, next_figures, park_totals
 from .importer import plan_import, plan_rows

@@ -17,7 +17,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN, LOGGER
-from ..profile import Enterprise, ParkProfile
+from ..engine.profile import Enterprise, ParkProfile
 from .importer import plan_rows
 from .model import EnterpriseImportError, EnterpriseRecord, MonthlyFigures, RawRow
 

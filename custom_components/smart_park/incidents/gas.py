@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any, Final
 from homeassistant.util import dt as dt_util
 
 from ..audit import Category, Source
-from ..catalogue import Tier
 from ..const import LOGGER
-from ..modbus import PRIORITY, DeviceReading, ModbusError, ReadBlock, decode_point
+from ..engine.catalogue import Tier
+from ..engine.modbus import PRIORITY, DeviceReading, ModbusError, ReadBlock, decode_point
 from .manager import IncidentManager
 from .model import IncidentKind
 
 if TYPE_CHECKING:
     from ..coordinator import SmartParkConfigEntry
-    from ..profile import Device
+    from ..engine.profile import Device
 
 # The catalogue point whose rising edge opens a gas incident.
 GAS_ALARM_KEY: Final = "gas_alarm"

@@ -43,7 +43,7 @@ from .model import (
 
 if TYPE_CHECKING:
     from ..coordinator import SmartParkConfigEntry
-    from ..profile import ParkProfile
+    from ..engine.profile import ParkProfile
 
 STORAGE_VERSION: Final = 1
 # Saved on the next loop turn (as the audit log): a burst of changes is one write, nothing waits for a timer.

@@ -31,9 +31,9 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from ..audit import Category, Outcome, Source
-from ..catalogue import Tier
 from ..const import DOMAIN, LOGGER
-from ..modbus import DeviceReading, ModbusError
+from ..engine.catalogue import Tier
+from ..engine.modbus import DeviceReading, ModbusError
 from .manager import IncidentManager
 from .model import Incident, IncidentKind
 from .terminals import Terminal, counter_step, find_terminals

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from ..profile import Device
+    from ..engine.profile import Device
 
 FUNCTION: Final = "one_key_alarm"
 # Points of a stand-alone terminal (the one_key_alarm catalogue type, or a vendor type with the same keys).

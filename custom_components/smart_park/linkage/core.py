@@ -17,7 +17,6 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from ..audit import Category, Outcome, Source
-from ..catalogue import Tier
 from ..const import (
     CONF_LINKAGE_CONFIRMATION,
     CONF_LINKAGE_SCOPE,
@@ -26,8 +25,9 @@ from ..const import (
     DEFAULT_LINKAGE_SCOPE,
     DOMAIN,
 )
+from ..engine.catalogue import Tier
+from ..engine.modbus import DeviceReading, ModbusError
 from ..listeners import Listeners
-from ..modbus import DeviceReading, ModbusError
 from .drive import BellDrive, take_reading
 from .episodes import Episodes
 from .groups import Controller, ControllerRef, GroupRuntime, InputRef, build_groups

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Final
 from homeassistant.util import dt as dt_util
 
 from ..const import LOGGER
-from ..modbus import DeviceReading, ModbusError
+from ..engine.modbus import DeviceReading, ModbusError
 from .groups import Controller, GroupRuntime
 
 if TYPE_CHECKING:

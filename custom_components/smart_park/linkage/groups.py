@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
-from ..catalogue import Tier
-from ..profile import Device, ParkProfile, ProfileError, ProfileIssue
+from ..engine.catalogue import Tier
+from ..engine.profile import Device, ParkProfile, ProfileError, ProfileIssue
 from .state import Confirmation, InputKind, LinkageGroup
 
 PARK_GROUP: Final = "park"

@@ -24,8 +24,8 @@ from ..const import (
     DEFAULT_LINKAGE_TEST_DURATION,
     DOMAIN,
 )
+from ..engine.profile import ProfileError
 from ..errors import invalid
-from ..profile import ProfileError
 from .auth import PinGuard
 from .core import LinkageCore
 from .groups import GroupRuntime
