@@ -143,11 +143,11 @@ class Storage:
         return cur.rowcount == 1
 
     # --- reads ----------------------------------------------------------------------------------------------
-    async def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    async def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return await self._run(lambda: self.db.execute(sql, params).fetchall())
 
     async def record_ids(self) -> list[str]:
-        return [r[0] for r in await self.query("SELECT id FROM records")]
+        return [r[0] for r in await self._query("SELECT id FROM records")]
 
     async def records(self, kind: str | None = None, limit: int = 100_000) -> list[dict[str, Any]]:
         sql = "SELECT id, park_id, kind, ts, data, batch_id FROM records"
@@ -166,7 +166,7 @@ class Storage:
                 "data": json.loads(r[4]),
                 "batch_id": r[5],
             }
-            for r in await self.query(sql, params)
+            for r in await self._query(sql, params)
         ]
 
     async def hj212_rows(self, cn: str | None = None) -> list[dict[str, Any]]:
@@ -175,7 +175,7 @@ class Storage:
         if cn:
             sql += " WHERE cn = ?"
             params.append(cn)
-        rows = await self.query(sql + " ORDER BY data_time", params)
+        rows = await self._query(sql + " ORDER BY data_time", params)
         return [dict(zip(("mn", "cn", "data_time", "qn", "st", "cp"), r, strict=True)) for r in rows]
 
     async def summary(self) -> dict[str, Any]:
