@@ -3,6 +3,7 @@ item 17): real HA websocket, real park_sync, real central."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ async def test_personal_data_only_when_opted_in(
     caplog: pytest.LogCaptureFixture,
     opt_in: bool,
 ) -> None:
+    caplog.set_level(logging.DEBUG)  # everything our code logs, whatever pytest's log level
     _serve_enterprises(hass)
     url, token = ha_api
     overrides = {"send_personal_data": True} if opt_in else {}
