@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -339,7 +340,7 @@ async def test_sigkill_mid_batch_loses_nothing_and_duplicates_nothing(
 
         # Incidents, audit entries and enterprise records share the outbox: wait for the telemetry itself.
         async def telemetry_taken() -> bool:
-            with sqlite3.connect(options.outbox_path) as db:
+            with closing(sqlite3.connect(options.outbox_path)) as db:  # `with connect()` alone never closes
                 queued = {r[0] for r in db.execute("SELECT id FROM outbox")}
             return expected <= telemetry(queued | set(await central.storage.record_ids()))
 
@@ -356,7 +357,7 @@ async def test_sigkill_mid_batch_loses_nothing_and_duplicates_nothing(
             proc.kill()
             await proc.wait()
     at_kill = set(await central.storage.record_ids())
-    with sqlite3.connect(options.outbox_path) as db:
+    with closing(sqlite3.connect(options.outbox_path)) as db:  # `with connect()` alone never closes
         pending = {r[0] for r in db.execute("SELECT id FROM outbox")}
     # Every taken record is either delivered or durable in the outbox.
     assert telemetry(at_kill | pending) == expected
