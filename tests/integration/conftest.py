@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.const import CONF_HOST, CONF_PORT, Platform
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -166,3 +167,77 @@ async def init_integration(
     if config_entry.state is ConfigEntryState.LOADED:
         await hass.config_entries.async_unload(config_entry.entry_id)
         await hass.async_block_till_done()
+
+
+ParkFactory = Callable[..., Awaitable[tuple[SmartParkConfigEntry, ParkSimulator]]]
+
+
+@pytest.fixture
+async def park_factory(hass: HomeAssistant, socket_enabled: None) -> AsyncIterator[ParkFactory]:
+    """Start a park: ``await park_factory(document, *, options=None, platforms=None, unique_id=None, ...)``.
+
+    Starts the simulator of ``document`` (a profile dict) on ephemeral ports over real TCP, builds the
+    MockConfigEntry (CONF_HOST/PORT/PROFILE with the bound ports, title and unique id from the park), adds
+    it and sets it up (only ``platforms`` when given), and returns ``(entry, simulator)``. At teardown every
+    entry still loaded is unloaded and every simulator stopped.
+
+    - ``options``: the entry options; None means :func:`entry_options` (polls on demand), ``{}`` the defaults.
+    - ``setup=False``: the entry is added but not set up (a test that seeds storage or stops a gateway first).
+    - ``title``/``unique_id``: default to the park's name and id.
+    - any other keyword goes to :class:`ParkSimulator` (``http_audio``, ``broadcast_seconds``, ...).
+    """
+    simulators: list[ParkSimulator] = []
+    entries: list[MockConfigEntry] = []
+    patchers: list[Any] = []
+
+    async def factory(
+        document: dict[str, Any],
+        *,
+        options: dict[str, Any] | None = None,
+        platforms: list[Platform] | None = None,
+        unique_id: str | None = None,
+        title: str | None = None,
+        setup: bool = True,
+        **simulator_options: Any,
+    ) -> tuple[SmartParkConfigEntry, ParkSimulator]:
+        document = copy.deepcopy(document)
+        sim = ParkSimulator(
+            parse_profile(document),
+            port_override={gateway["id"]: 0 for gateway in document["gateways"]},
+            dynamics=simulator_options.pop("dynamics", False),
+            **simulator_options,
+        )
+        await sim.start()
+        simulators.append(sim)
+        for gateway in document["gateways"]:
+            gateway["port"] = sim.ports[gateway["id"]]
+        first = document["gateways"][0]["id"]
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title=title if title is not None else document["park"].get("name", document["park"]["id"]),
+            unique_id=unique_id if unique_id is not None else document["park"]["id"],
+            data={CONF_HOST: "127.0.0.1", CONF_PORT: sim.ports[first], CONF_PROFILE: document},
+            options=entry_options() if options is None else options,
+        )
+        entries.append(entry)
+        if platforms is not None:
+            # Kept until teardown, so that an unload forwards to the same platforms as the set-up.
+            patcher = patch("custom_components.smart_park.lifecycle.PLATFORMS", platforms)
+            patcher.start()
+            patchers.append(patcher)
+        entry.add_to_hass(hass)
+        if setup:
+            assert await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+        return entry, sim  # type: ignore[return-value]
+
+    yield factory
+    for entry in entries:
+        # Not after a test stopped Home Assistant itself.
+        if hass.is_running and entry.state is ConfigEntryState.LOADED:
+            assert await hass.config_entries.async_unload(entry.entry_id)
+            await hass.async_block_till_done()
+    for patcher in patchers:
+        patcher.stop()
+    for sim in simulators:
+        await sim.stop()

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import time
 from collections.abc import Callable
 from typing import Any
 
-from homeassistant.const import CONF_HOST, CONF_PORT
-from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
-
-from custom_components.smart_park.const import CONF_PROFILE, DOMAIN
-from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from simulator.server import ParkSimulator
 
 PARK_ID = "safety_park"
@@ -39,26 +32,6 @@ def safety_document(port: int = 5020) -> dict[str, Any]:
             {"id": "meter_1", "type": "energy_meter", "unit": 5, "building": "b2", "floor": 1},
         ],
     }
-
-
-def safety_entry(sim: ParkSimulator, options: dict[str, Any] | None = None) -> MockConfigEntry:
-    """The park's entry; no options means the defaults a user gets (safety tier every 0.1 s)."""
-    port = sim.ports["gw1"]
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="安全测试园",
-        unique_id=PARK_ID,
-        data={CONF_HOST: "127.0.0.1", CONF_PORT: port, CONF_PROFILE: copy.deepcopy(safety_document(port))},
-        options=options or {},
-    )
-
-
-async def async_setup_park(hass: HomeAssistant, entry: MockConfigEntry) -> SmartParkConfigEntry:
-    """Set the entry up; its poll loops run from here on."""
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry  # type: ignore[return-value]
 
 
 def bells_on(sim: ParkSimulator, device_id: str) -> bool:

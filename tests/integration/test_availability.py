@@ -6,19 +6,17 @@ import logging
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_PORT, STATE_UNAVAILABLE
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.smart_park.const import CONF_OFFLINE_THRESHOLD, CONF_PROFILE, DOMAIN
+from custom_components.smart_park.const import CONF_OFFLINE_THRESHOLD, DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from custom_components.smart_park.engine.catalogue import Tier
-from custom_components.smart_park.engine.profile import parse_profile
 from simulator.server import ParkSimulator
 
-from .conftest import PARK_ID, entry_options, park_document
+from .conftest import PARK_ID, ParkFactory, entry_options, park_document
 from .helpers import async_poll, async_poll_until_recovered, eid, entity_state
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -152,7 +150,7 @@ async def test_unload_removes_issues(
 
 
 async def test_one_gateway_down_at_setup_leaves_the_rest_running(
-    hass: HomeAssistant, socket_enabled: None
+    hass: HomeAssistant, park_factory: ParkFactory
 ) -> None:
     """A park on two gateways sets up with one of them dead; its entities come when it does."""
     document = park_document()
@@ -171,32 +169,19 @@ async def test_one_gateway_down_at_setup_leaves_the_rest_running(
             "floor": 2,
         }
     )
-    sim = ParkSimulator(parse_profile(document), port_override={"gw1": 0, "gw2": 0}, dynamics=False)
-    await sim.start()
-    try:
-        for gateway in document["gateways"]:
-            gateway["port"] = sim.ports[gateway["id"]]
-        await sim.gateway_down("gw2")
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            unique_id=PARK_ID,
-            data={CONF_HOST: "127.0.0.1", CONF_PORT: sim.ports["gw1"], CONF_PROFILE: document},
-            options=entry_options(),
-        )
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-        assert entry.state is ConfigEntryState.LOADED
-        registry = er.async_get(hass)
-        tank_b2 = registry.async_get_entity_id("sensor", DOMAIN, f"{PARK_ID}_tank_b2_level")
-        tank_b1 = registry.async_get_entity_id("sensor", DOMAIN, f"{PARK_ID}_fire_water_tank_level")
-        assert tank_b2
-        assert tank_b1
-        assert hass.states.get(tank_b2).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
-        assert hass.states.get(tank_b1).state == "3.5"  # type: ignore[union-attr]
-        await sim.gateway_up("gw2")
-        await async_poll_until_recovered(hass, entry)  # type: ignore[arg-type]
-        assert hass.states.get(tank_b2).state == "3.5"  # type: ignore[union-attr]
-        await hass.config_entries.async_unload(entry.entry_id)
-    finally:
-        await sim.stop()
+    entry, sim = await park_factory(document, setup=False)
+    await sim.gateway_down("gw2")
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    registry = er.async_get(hass)
+    tank_b2 = registry.async_get_entity_id("sensor", DOMAIN, f"{PARK_ID}_tank_b2_level")
+    tank_b1 = registry.async_get_entity_id("sensor", DOMAIN, f"{PARK_ID}_fire_water_tank_level")
+    assert tank_b2
+    assert tank_b1
+    assert hass.states.get(tank_b2).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    assert hass.states.get(tank_b1).state == "3.5"  # type: ignore[union-attr]
+    await sim.gateway_up("gw2")
+    await async_poll_until_recovered(hass, entry)  # type: ignore[arg-type]
+    assert hass.states.get(tank_b2).state == "3.5"  # type: ignore[union-attr]
+    await hass.config_entries.async_unload(entry.entry_id)

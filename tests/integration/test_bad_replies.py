@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
 from custom_components.smart_park.const import DOMAIN
-from custom_components.smart_park.engine.profile import parse_profile
 from custom_components.smart_park.linkage import LinkageState
-from simulator.server import ParkSimulator
 
-from .safety_park import PARK_ID, async_setup_park, bells_on, safety_document, safety_entry, wait_until
+from .conftest import ParkFactory
+from .safety_park import PARK_ID, bells_on, safety_document, wait_until
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -21,21 +18,13 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 RING_WITHIN = 2.0
 
 
-@pytest.fixture
-async def sim() -> AsyncIterator[ParkSimulator]:
-    simulator = ParkSimulator(parse_profile(safety_document()), port_override={"gw1": 0}, dynamics=False)
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
-
-
 @pytest.mark.parametrize("mode", ["empty", "short", "wrong_function"])
 async def test_bad_replies_of_one_controller_do_not_blind_the_gateway(
-    hass: HomeAssistant, sim: ParkSimulator, issue_registry: ir.IssueRegistry, mode: str
+    hass: HomeAssistant, park_factory: ParkFactory, issue_registry: ir.IssueRegistry, mode: str
 ) -> None:
     """bells_a (b1) answers malformed replies: b1 shows a linkage fault, and a call point pressed in b2 on
     the same gateway still rings b2's bells within the usual latency."""
-    entry = await async_setup_park(hass, safety_entry(sim))
+    entry, sim = await park_factory(safety_document(), options={})
     linkage = entry.runtime_data.linkage
     sim.bad_reply("bells_a", mode)
     await wait_until("b1 fault", lambda: "bells_a.invalid_reply" in linkage.groups["b1"].faults(), 3)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from unittest.mock import patch
-
 import pytest
 from homeassistant.const import STATE_OFF, STATE_ON, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from custom_components.smart_park.engine.catalogue import Tier
 from simulator.server import ParkSimulator
 
-from .conftest import PARK_ID
+from .conftest import PARK_ID, ParkFactory, park_document
 from .helpers import async_poll, eid, entity_state
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -25,15 +23,12 @@ async def test_snapshot(
     hass: HomeAssistant,
     entity_registry: er.EntityRegistry,
     snapshot: SnapshotAssertion,
-    config_entry: MockConfigEntry,
+    park_factory: ParkFactory,
 ) -> None:
     """Every binary sensor's registry entry and state."""
-    with patch("custom_components.smart_park.lifecycle.PLATFORMS", [Platform.BINARY_SENSOR]):
-        config_entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(config_entry.entry_id)
-        await hass.async_block_till_done()
-    await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
-    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    entry, _sim = await park_factory(park_document(), platforms=[Platform.BINARY_SENSOR])
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_call_point_and_alarm_button(

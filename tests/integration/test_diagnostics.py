@@ -6,17 +6,13 @@ import json
 from typing import Any
 
 import pytest
-from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.smart_park.const import CONF_PROFILE, DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
-from simulator.server import ParkSimulator
 
-from .conftest import PARK_ID, PARK_NAME, entry_options, park_document
+from .conftest import PARK_ID, ParkFactory, park_document
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -69,21 +65,12 @@ SECRETS = (
 
 
 async def test_diagnostics_redact_by_key_and_shape(
-    hass: HomeAssistant, hass_client: ClientSessionGenerator, simulator: ParkSimulator
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, park_factory: ParkFactory
 ) -> None:
     """Personal data under keys the registry does not know, nested, or inside free text is redacted."""
-    document: dict[str, Any] = park_document(simulator.ports["gw1"])
+    document: dict[str, Any] = park_document()
     document["enterprises"][0].update(EXTRA_FIELDS)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=PARK_NAME,
-        unique_id=PARK_ID,
-        data={CONF_HOST: "127.0.0.1", CONF_PORT: simulator.ports["gw1"], CONF_PROFILE: document},
-        options=entry_options(),
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry, _sim = await park_factory(document)
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     text = json.dumps(diagnostics, ensure_ascii=False)
     for secret in SECRETS:

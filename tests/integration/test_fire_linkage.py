@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import copy
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from homeassistant.auth.const import GROUP_ID_USER
 from homeassistant.auth.models import User
-from homeassistant.const import CONF_HOST, CONF_PORT, STATE_OFF, STATE_ON
+from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
-from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.common import MockUser
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
@@ -24,16 +22,14 @@ from custom_components.smart_park.const import (
     CONF_LINKAGE_PIN_HASH,
     CONF_LINKAGE_SCOPE,
     CONF_LINKAGE_TRIGGERS,
-    CONF_PROFILE,
     DOMAIN,
 )
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from custom_components.smart_park.engine.catalogue import Tier
-from custom_components.smart_park.engine.profile import parse_profile
 from custom_components.smart_park.linkage import hash_pin
 from simulator.server import ParkSimulator
 
-from .conftest import entry_options
+from .conftest import ParkFactory, entry_options
 from .helpers import async_poll, eid, entity_state
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -77,42 +73,29 @@ def linkage_document(port: int = 5020) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[ParkSimulator]:
-    """The linkage park's simulator."""
-    simulator = ParkSimulator(parse_profile(linkage_document()), port_override={"gw1": 0}, dynamics=False)
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
-
-
-@pytest.fixture
 def linkage_options() -> dict[str, Any]:
     """Linkage options of the entry (override per test with indirect parametrisation or a new fixture)."""
     return {}
 
 
 @pytest.fixture
-async def park(
-    hass: HomeAssistant, sim: ParkSimulator, linkage_options: dict[str, Any]
-) -> AsyncIterator[SmartParkConfigEntry]:
-    """The linkage park set up in HA, polls on demand."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="联动测试园",
-        unique_id="lk_park",
-        data={
-            CONF_HOST: "127.0.0.1",
-            CONF_PORT: sim.ports["gw1"],
-            CONF_PROFILE: copy.deepcopy(linkage_document(sim.ports["gw1"])),
-        },
-        options=entry_options(**linkage_options),
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    yield entry  # type: ignore[misc]
-    await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+async def linkage_park(
+    park_factory: ParkFactory, linkage_options: dict[str, Any]
+) -> tuple[SmartParkConfigEntry, ParkSimulator]:
+    """The linkage park set up in HA against its simulator, polls on demand."""
+    return await park_factory(linkage_document(), options=entry_options(**linkage_options))
+
+
+@pytest.fixture
+def sim(linkage_park: tuple[SmartParkConfigEntry, ParkSimulator]) -> ParkSimulator:
+    """The linkage park's simulator."""
+    return linkage_park[1]
+
+
+@pytest.fixture
+def park(linkage_park: tuple[SmartParkConfigEntry, ParkSimulator]) -> SmartParkConfigEntry:
+    """The linkage park's entry."""
+    return linkage_park[0]
 
 
 def bells(sim: ParkSimulator, device_id: str, count: int) -> list[bool]:

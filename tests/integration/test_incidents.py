@@ -6,14 +6,13 @@ import asyncio
 from typing import Any
 
 import pytest
-from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser, async_capture_events
+from pytest_homeassistant_custom_component.common import MockUser, async_capture_events
 
 from custom_components.smart_park.audit import Outcome
-from custom_components.smart_park.const import CONF_PROFILE, DOMAIN
+from custom_components.smart_park.const import DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from custom_components.smart_park.engine.catalogue import Tier
 from custom_components.smart_park.incidents import (
@@ -27,9 +26,8 @@ from custom_components.smart_park.incidents import (
 from custom_components.smart_park.incidents import manager as incidents_module
 from simulator.server import ParkSimulator
 
-from .conftest import PARK_ID, park_document
+from .conftest import PARK_ID, ParkFactory, park_document
 from .helpers import async_poll
-from .test_one_key import custom_park
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -233,27 +231,30 @@ async def test_closed_incidents_bounded(
 
 
 async def test_action_finds_the_park_of_the_incident(
-    hass: HomeAssistant, init_integration: SmartParkConfigEntry, hass_admin_user: MockUser
+    hass: HomeAssistant,
+    init_integration: SmartParkConfigEntry,
+    hass_admin_user: MockUser,
+    park_factory: ParkFactory,
 ) -> None:
     """With two parks loaded the incident id names the park; an unknown id is refused as unknown."""
-    async with custom_park(hass, second_park()) as (sim, annex):
-        sim.set_value("annex_gas", "gas_alarm", True)
-        await async_poll(hass, annex, Tier.FAST)
-        (incident,) = annex.runtime_data.incidents.open_incidents()
-        assert incident.id == "annex-i1"
-        assert incident.floor == 4
-        await hass.services.async_call(
-            DOMAIN,
-            "acknowledge_incident",
-            {"incident_id": incident.id},
-            blocking=True,
-            context=Context(user_id=hass_admin_user.id),
-        )
-        assert annex.runtime_data.incidents.get(incident.id).acknowledged_by == hass_admin_user.id
-        assert not init_integration.runtime_data.incidents.incidents()
-        with pytest.raises(ServiceValidationError) as err:
-            await hass.services.async_call(DOMAIN, "close_incident", {"incident_id": "x-i1"}, blocking=True)
-        assert err.value.translation_key == "incident_not_found"
+    annex, sim = await park_factory(second_park())
+    sim.set_value("annex_gas", "gas_alarm", True)
+    await async_poll(hass, annex, Tier.FAST)
+    (incident,) = annex.runtime_data.incidents.open_incidents()
+    assert incident.id == "annex-i1"
+    assert incident.floor == 4
+    await hass.services.async_call(
+        DOMAIN,
+        "acknowledge_incident",
+        {"incident_id": incident.id},
+        blocking=True,
+        context=Context(user_id=hass_admin_user.id),
+    )
+    assert annex.runtime_data.incidents.get(incident.id).acknowledged_by == hass_admin_user.id
+    assert not init_integration.runtime_data.incidents.incidents()
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, "close_incident", {"incident_id": "x-i1"}, blocking=True)
+    assert err.value.translation_key == "incident_not_found"
 
 
 async def test_automation_triggers_on_incident_event(
@@ -287,16 +288,10 @@ async def test_automation_triggers_on_incident_event(
 
 
 async def test_stored_incidents_of_a_removed_device_stay(
-    hass: HomeAssistant, hass_storage: dict[str, Any], simulator: ParkSimulator
+    hass: HomeAssistant, hass_storage: dict[str, Any], park_factory: ParkFactory
 ) -> None:
     """Incidents stored for a park load even when their source is no longer in the profile."""
-    document = park_document(simulator.ports["gw1"])
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=PARK_ID,
-        data={CONF_HOST: "127.0.0.1", CONF_PORT: simulator.ports["gw1"], CONF_PROFILE: document},
-        options={},
-    )
+    entry, _sim = await park_factory(park_document(), options={}, setup=False)
     hass_storage[f"smart_park.{entry.entry_id}.incidents"] = {
         "version": 1,
         "minor_version": 1,
@@ -314,7 +309,6 @@ async def test_stored_incidents_of_a_removed_device_stay(
             ],
         },
     }
-    entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     (incident,) = entry.runtime_data.incidents.open_incidents()

@@ -5,21 +5,17 @@ The park has two gateways so that one building's controller can be out of reach 
 
 from __future__ import annotations
 
-import copy
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser, async_capture_events
+from pytest_homeassistant_custom_component.common import MockUser, async_capture_events
 
 from custom_components.smart_park.audit import Outcome
-from custom_components.smart_park.const import CONF_PROFILE, DOMAIN
+from custom_components.smart_park.const import DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from custom_components.smart_park.engine.catalogue import Tier
-from custom_components.smart_park.engine.profile import parse_profile
 from custom_components.smart_park.incidents import (
     EVENT_INCIDENT_OPENED,
     EVENT_INCIDENT_UPDATED,
@@ -29,7 +25,7 @@ from custom_components.smart_park.linkage import LinkageState
 from custom_components.smart_park.logbook import describe_incident
 from simulator.server import ParkSimulator
 
-from .conftest import entry_options
+from .conftest import ParkFactory
 from .helpers import async_poll, async_poll_until_recovered
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -69,34 +65,21 @@ def document(ports: dict[str, int]) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[ParkSimulator]:
-    """The park's simulator, both gateways on ephemeral ports."""
-    simulator = ParkSimulator(parse_profile(document({})), port_override={"gw1": 0, "gw2": 0}, dynamics=False)
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+async def rr_park(park_factory: ParkFactory) -> tuple[SmartParkConfigEntry, ParkSimulator]:
+    """The park set up in HA against its simulator (both gateways on ephemeral ports), polls on demand."""
+    return await park_factory(document({}))
 
 
 @pytest.fixture
-async def park(hass: HomeAssistant, sim: ParkSimulator) -> AsyncIterator[SmartParkConfigEntry]:
-    """The park set up in HA, polls on demand."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Reset rules park",
-        unique_id="rr_park",
-        data={
-            CONF_HOST: "127.0.0.1",
-            CONF_PORT: sim.ports["gw1"],
-            CONF_PROFILE: copy.deepcopy(document(sim.ports)),
-        },
-        options=entry_options(),
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    yield entry  # type: ignore[misc]
-    await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+def sim(rr_park: tuple[SmartParkConfigEntry, ParkSimulator]) -> ParkSimulator:
+    """The park's simulator."""
+    return rr_park[1]
+
+
+@pytest.fixture
+def park(rr_park: tuple[SmartParkConfigEntry, ParkSimulator]) -> SmartParkConfigEntry:
+    """The park's entry."""
+    return rr_park[0]
 
 
 def bells(sim: ParkSimulator, device_id: str, count: int) -> list[bool]:

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import copy
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_PORT, STATE_UNKNOWN
+from homeassistant.const import STATE_UNKNOWN
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser, async_capture_events
 
 from custom_components.smart_park.audit import Outcome
-from custom_components.smart_park.const import CONF_PROFILE, DOMAIN
+from custom_components.smart_park.const import DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from custom_components.smart_park.engine.catalogue import Tier
 from custom_components.smart_park.engine.profile import parse_profile
@@ -28,41 +24,13 @@ from custom_components.smart_park.incidents import (
 )
 from simulator.server import ParkSimulator
 
-from .conftest import PARK_ID, entry_options, park_document
+from .conftest import PARK_ID, ParkFactory, park_document
 from .helpers import async_poll, eid, entity_state
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 EVENT_UNIQUE_ID = f"{PARK_ID}_one_key_alarm_alarm_button"
 TERMINAL = "one_key_alarm"
-
-
-@asynccontextmanager
-async def custom_park(
-    hass: HomeAssistant, document: dict[str, Any], **options: Any
-) -> AsyncIterator[tuple[ParkSimulator, SmartParkConfigEntry]]:
-    """A park of one's own: a simulator for ``document`` and an entry set up against it."""
-    sim = ParkSimulator(parse_profile(document), port_override={"gw1": 0}, dynamics=False)
-    await sim.start()
-    try:
-        stored = copy.deepcopy(document)
-        stored["gateways"][0]["port"] = sim.ports["gw1"]
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title=document["park"]["name"],
-            unique_id=document["park"]["id"],
-            data={CONF_HOST: "127.0.0.1", CONF_PORT: sim.ports["gw1"], CONF_PROFILE: stored},
-            options=entry_options(**options),
-        )
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-        yield sim, entry  # type: ignore[misc]
-        if entry.state is ConfigEntryState.LOADED:
-            assert await hass.config_entries.async_unload(entry.entry_id)
-            await hass.async_block_till_done()
-    finally:
-        await sim.stop()
 
 
 def io_terminal_document() -> dict[str, Any]:
@@ -362,55 +330,57 @@ async def test_acknowledged_lamp_reasserted_after_restart(
 
 
 async def test_io_module_channel_terminal(
-    hass: HomeAssistant, entity_registry: er.EntityRegistry, hass_admin_user: MockUser
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    hass_admin_user: MockUser,
+    park_factory: ParkFactory,
 ) -> None:
     """An IO module input wired as an alarm button: edge-detected press, incident, lamp on its output."""
-    async with custom_park(hass, io_terminal_document()) as (sim, entry):
-        entity_id = eid(hass, "event", f"{PARK_ID}_io_module_alarm_button_3")
-        state = hass.states.get(entity_id)
-        assert state is not None
-        assert state.attributes["friendly_name"] == "Io Module Alarm button 3"
-        assert entity_registry.async_get(entity_id).translation_key == "alarm_button_channel"
-        # Only the wired channel is a terminal.
-        assert (
-            er.async_get(hass).async_get_entity_id("event", DOMAIN, f"{PARK_ID}_io_module_alarm_button_2")
-            is None
-        )
+    entry, sim = await park_factory(io_terminal_document())
+    entity_id = eid(hass, "event", f"{PARK_ID}_io_module_alarm_button_3")
+    state = hass.states.get(entity_id)
+    assert state is not None
+    assert state.attributes["friendly_name"] == "Io Module Alarm button 3"
+    assert entity_registry.async_get(entity_id).translation_key == "alarm_button_channel"
+    # Only the wired channel is a terminal.
+    assert (
+        er.async_get(hass).async_get_entity_id("event", DOMAIN, f"{PARK_ID}_io_module_alarm_button_2") is None
+    )
 
-        sim.set_value("io_module", "input_3", True)
-        await async_poll(hass, entry, Tier.FAST)
-        assert hass.states.get(entity_id).attributes["event_type"] == "pressed"
-        (incident,) = entry.runtime_data.incidents.open_incidents()
-        assert incident.kind is IncidentKind.ONE_KEY
-        assert incident.source == "io_module:3"
-        assert (incident.building, incident.floor, incident.enterprise) == ("b1", 2, "e001")
-        # Held down over several polls: one press.
-        await async_poll(hass, entry, Tier.FAST)
-        assert entry.runtime_data.incidents.open_incidents()[0].repeats == 0
+    sim.set_value("io_module", "input_3", True)
+    await async_poll(hass, entry, Tier.FAST)
+    assert hass.states.get(entity_id).attributes["event_type"] == "pressed"
+    (incident,) = entry.runtime_data.incidents.open_incidents()
+    assert incident.kind is IncidentKind.ONE_KEY
+    assert incident.source == "io_module:3"
+    assert (incident.building, incident.floor, incident.enterprise) == ("b1", 2, "e001")
+    # Held down over several polls: one press.
+    await async_poll(hass, entry, Tier.FAST)
+    assert entry.runtime_data.incidents.open_incidents()[0].repeats == 0
 
-        await hass.services.async_call(
-            DOMAIN,
-            "acknowledge_incident",
-            {"incident_id": incident.id},
-            blocking=True,
-            context=Context(user_id=hass_admin_user.id),
-        )
-        await hass.async_block_till_done()
-        assert sim.get_value("io_module", "output_3") is True
-        assert sim.get_value("io_module", "output_2") is False
+    await hass.services.async_call(
+        DOMAIN,
+        "acknowledge_incident",
+        {"incident_id": incident.id},
+        blocking=True,
+        context=Context(user_id=hass_admin_user.id),
+    )
+    await hass.async_block_till_done()
+    assert sim.get_value("io_module", "output_3") is True
+    assert sim.get_value("io_module", "output_2") is False
 
-        # Released and pressed again: a repeat of the open incident.
-        sim.set_value("io_module", "input_3", False)
-        await async_poll(hass, entry, Tier.FAST)
-        sim.set_value("io_module", "input_3", True)
-        await async_poll(hass, entry, Tier.FAST)
-        assert entry.runtime_data.incidents.get(incident.id).repeats == 1
+    # Released and pressed again: a repeat of the open incident.
+    sim.set_value("io_module", "input_3", False)
+    await async_poll(hass, entry, Tier.FAST)
+    sim.set_value("io_module", "input_3", True)
+    await async_poll(hass, entry, Tier.FAST)
+    assert entry.runtime_data.incidents.get(incident.id).repeats == 1
 
-        await hass.services.async_call(
-            DOMAIN, "close_incident", {"incident_id": incident.id}, blocking=True, context=Context()
-        )
-        await hass.async_block_till_done()
-        assert sim.get_value("io_module", "output_3") is False
+    await hass.services.async_call(
+        DOMAIN, "close_incident", {"incident_id": incident.id}, blocking=True, context=Context()
+    )
+    await hass.async_block_till_done()
+    assert sim.get_value("io_module", "output_3") is False
 
 
 async def test_channel_function_validated() -> None:

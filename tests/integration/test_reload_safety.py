@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
@@ -24,11 +23,11 @@ from custom_components.smart_park.const import (
     DOMAIN,
 )
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
-from custom_components.smart_park.engine.profile import parse_profile
 from custom_components.smart_park.linkage import LinkageState
 from simulator.server import ParkSimulator
 
-from .safety_park import async_setup_park, bells_on, safety_document, safety_entry, wait_until
+from .conftest import ParkFactory
+from .safety_park import bells_on, safety_document, wait_until
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -38,14 +37,6 @@ RING_WITHIN = 2.0  # generous: one safety poll (0.1 s) plus a verified write
 # Reads of these units take this long: the safety and slow polls always have a request in flight.
 SLOW_UNITS = ("bells_b", "meter_1")
 SLOW_REPLY = 0.2
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[ParkSimulator]:
-    simulator = ParkSimulator(parse_profile(safety_document()), port_override={"gw1": 0}, dynamics=False)
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
 
 
 def poll_tasks() -> list[asyncio.Task[object]]:
@@ -74,9 +65,9 @@ async def assert_rings(hass: HomeAssistant, entry: SmartParkConfigEntry, sim: Pa
 
 
 async def test_reloads_and_options_save_with_requests_in_flight_then_the_bells_ring(
-    hass: HomeAssistant, sim: ParkSimulator
+    hass: HomeAssistant, park_factory: ParkFactory
 ) -> None:
-    entry = await async_setup_park(hass, safety_entry(sim))
+    entry, sim = await park_factory(safety_document(), options={})
     for device_id in SLOW_UNITS:
         sim.delay_replies(device_id, SLOW_REPLY)
     coordinators = len(entry.runtime_data.coordinators)
@@ -115,9 +106,9 @@ async def test_reloads_and_options_save_with_requests_in_flight_then_the_bells_r
 
 
 async def test_unload_with_requests_in_flight_ends_quickly_and_stops_every_poll(
-    hass: HomeAssistant, sim: ParkSimulator
+    hass: HomeAssistant, park_factory: ParkFactory
 ) -> None:
-    entry = await async_setup_park(hass, safety_entry(sim))
+    entry, sim = await park_factory(safety_document(), options={})
     for device_id in SLOW_UNITS:
         sim.delay_replies(device_id, SLOW_REPLY)
     client = entry.runtime_data.clients["gw1"]
@@ -135,9 +126,9 @@ async def test_unload_with_requests_in_flight_ends_quickly_and_stops_every_poll(
     await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_home_assistant_stop_with_polls_running(hass: HomeAssistant, sim: ParkSimulator) -> None:
+async def test_home_assistant_stop_with_polls_running(hass: HomeAssistant, park_factory: ParkFactory) -> None:
     """HA's shutdown cancels the loops and fires the stop event: both paths must end, quickly."""
-    entry = await async_setup_park(hass, safety_entry(sim))
+    entry, sim = await park_factory(safety_document(), options={})
     for device_id in SLOW_UNITS:
         sim.delay_replies(device_id, SLOW_REPLY)
     client = entry.runtime_data.clients["gw1"]

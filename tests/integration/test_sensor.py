@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-from unittest.mock import patch
-
 import pytest
 from homeassistant.components.sensor import ATTR_STATE_CLASS, SensorDeviceClass, SensorStateClass
 from homeassistant.const import (
     ATTR_DEVICE_CLASS,
     ATTR_UNIT_OF_MEASUREMENT,
-    CONF_HOST,
-    CONF_PORT,
     EntityCategory,
     Platform,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.smart_park.const import CONF_PROFILE, DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from custom_components.smart_park.engine.catalogue import Tier
-from custom_components.smart_park.engine.profile import parse_profile
 from simulator.server import ParkSimulator
 
-from .conftest import PARK_ID, entry_options, park_document
+from .conftest import ParkFactory, park_document
 from .helpers import async_poll, eid, entity_state
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -89,15 +83,12 @@ async def test_snapshot(
     hass: HomeAssistant,
     entity_registry: er.EntityRegistry,
     snapshot: SnapshotAssertion,
-    config_entry: MockConfigEntry,
+    park_factory: ParkFactory,
 ) -> None:
     """Every sensor's registry entry and state."""
-    with patch("custom_components.smart_park.lifecycle.PLATFORMS", [Platform.SENSOR]):
-        config_entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(config_entry.entry_id)
-        await hass.async_block_till_done()
-    await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
-    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    entry, _sim = await park_factory(park_document(), platforms=[Platform.SENSOR])
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_values_units_and_classes(hass: HomeAssistant, init_integration: SmartParkConfigEntry) -> None:
@@ -193,31 +184,22 @@ VENDOR_TYPE = {
 
 
 async def test_vendor_type_from_the_profile(
-    hass: HomeAssistant, socket_enabled: None, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant, park_factory: ParkFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A register map added in the profile gets entities named from its keys; bad device classes dropped."""
     document = park_document()
     document["device_types"] = [VENDOR_TYPE]
     document["devices"] = [{"id": "flow1", "type": "vendor_flow_meter", "unit": 1, "name": "Flow 1"}]
-    sim = ParkSimulator(parse_profile(document), port_override={"gw1": 0}, dynamics=False)
-    async with sim:
-        sim.set_value("flow1", "flow_rate", 12.5)
-        document["gateways"][0]["port"] = sim.ports["gw1"]
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            unique_id=PARK_ID,
-            data={CONF_HOST: "127.0.0.1", CONF_PORT: sim.ports["gw1"], CONF_PROFILE: document},
-            options=entry_options(),
-        )
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-        flow = entity_state(hass, "sensor", "test_park_flow1_flow_rate")
-        assert flow.state == "12.5"
-        assert flow.attributes["friendly_name"] == "Flow 1 Flow rate"
-        assert flow.attributes[ATTR_UNIT_OF_MEASUREMENT] == "m³/h"
-        assert ATTR_DEVICE_CLASS not in flow.attributes
-        assert entity_state(hass, "binary_sensor", "test_park_flow1_leak").state == "off"
-        assert "not_a_device_class is not a sensor device class" in caplog.text
-        assert "not_a_device_class is not a binary sensor device class" in caplog.text
-        assert await hass.config_entries.async_unload(entry.entry_id)
+    entry, sim = await park_factory(document, setup=False)
+    sim.set_value("flow1", "flow_rate", 12.5)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    flow = entity_state(hass, "sensor", "test_park_flow1_flow_rate")
+    assert flow.state == "12.5"
+    assert flow.attributes["friendly_name"] == "Flow 1 Flow rate"
+    assert flow.attributes[ATTR_UNIT_OF_MEASUREMENT] == "m³/h"
+    assert ATTR_DEVICE_CLASS not in flow.attributes
+    assert entity_state(hass, "binary_sensor", "test_park_flow1_leak").state == "off"
+    assert "not_a_device_class is not a sensor device class" in caplog.text
+    assert "not_a_device_class is not a binary sensor device class" in caplog.text
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -16,10 +16,10 @@ from custom_components.smart_park.incidents import IncidentKind
 from park_sync.ha_source import item_records
 from simulator.server import ParkSimulator
 
-from .conftest import PARK_ID
+from .conftest import PARK_ID, ParkFactory
 from .helpers import async_poll
 from .test_incidents import second_park
-from .test_one_key import TERMINAL, custom_park
+from .test_one_key import TERMINAL
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -129,6 +129,7 @@ async def test_subscription_follows_parks_set_up_later(
     hass_ws_client: WebSocketGenerator,
     init_integration: SmartParkConfigEntry,
     simulator: ParkSimulator,
+    park_factory: ParkFactory,
 ) -> None:
     """Without a park, a subscription covers parks loaded or reloaded after it; with one, only that park."""
     client = await hass_ws_client(hass)
@@ -139,10 +140,12 @@ async def test_subscription_follows_parks_set_up_later(
     )
     assert await next_event(client, only_first) == {"incidents": []}
 
-    async with custom_park(hass, second_park()) as (sim, annex):
-        sim.set_value("annex_gas", "gas_alarm", True)
-        await async_poll(hass, annex, Tier.FAST)
-        assert [i["id"] for i in (await next_event(client, sub))["incidents"]] == ["annex-i1"]
+    annex, sim = await park_factory(second_park())
+    sim.set_value("annex_gas", "gas_alarm", True)
+    await async_poll(hass, annex, Tier.FAST)
+    assert [i["id"] for i in (await next_event(client, sub))["incidents"]] == ["annex-i1"]
+    assert await hass.config_entries.async_unload(annex.entry_id)
+    await hass.async_block_till_done()
 
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
@@ -161,6 +164,7 @@ async def test_audit_list_and_subscribe(
     init_integration: SmartParkConfigEntry,
     simulator: ParkSimulator,
     hass_admin_user: MockUser,
+    park_factory: ParkFactory,
 ) -> None:
     """Entries with ids, seq and time; after_seq catches up; new entries follow one by one."""
     entry = init_integration
@@ -197,10 +201,12 @@ async def test_audit_list_and_subscribe(
         client, type="smart_park/audit/subscribe", config_entry_id=entry.entry_id, after_seq=99
     )
     assert await next_event(client, own) == {"entries": []}
-    async with custom_park(hass, second_park()) as (sim, annex):
-        sim.set_value("annex_gas", "gas_alarm", True)
-        await async_poll(hass, annex, Tier.FAST)
-        assert (await next_event(client, sub))["entries"][0]["id"] == "annex-a1"
+    annex, sim = await park_factory(second_park())
+    sim.set_value("annex_gas", "gas_alarm", True)
+    await async_poll(hass, annex, Tier.FAST)
+    assert (await next_event(client, sub))["entries"][0]["id"] == "annex-a1"
+    assert await hass.config_entries.async_unload(annex.entry_id)
+    await hass.async_block_till_done()
     manager.close(first.id, context=None)
     # Both subscriptions get the close (in either order).
     got = {}
