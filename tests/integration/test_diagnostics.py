@@ -9,6 +9,8 @@ import pytest
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
+from syrupy.matchers import path_type
 
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
 
@@ -40,6 +42,24 @@ async def test_diagnostics(
     assert safety["interval"] == 3600.0
     assert safety["readings"]["fire_bell_controller"]["values"]["call_point_1"] is False
     assert diagnostics["coordinators"]["gw1/normal"]["readings"]["energy_meter"]["values"]["power"] == 15000
+
+
+# Values of one run: the simulator's ephemeral port (entry, profile, parsed gateway) and the request count.
+VOLATILE = path_type({r"(.*\.)?port": (int,), r"pollers\.[^.]+\.requests_sent": (int,)}, regex=True)
+
+
+async def test_diagnostics_snapshot(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: SmartParkConfigEntry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """The whole diagnostics document (ports and request counts masked), free of the park's personal data."""
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
+    text = json.dumps(diagnostics, ensure_ascii=False)
+    for secret in ("13800000000", "张三", "91330100MA2AXXXX07"):
+        assert secret not in text
+    assert diagnostics == snapshot(matcher=VOLATILE)
 
 
 # Enterprise fields a park keeps in its profile under its own keys (issue #11 item 14).
