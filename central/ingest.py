@@ -163,24 +163,8 @@ async def ingest(request: web.Request) -> web.Response:
         await storage.bump("rejected_signature")
         _LOGGER.warning("Ingest rejected: bad HMAC signature from %s", request.remote)
         return _error(401, "X-Park-Signature", "HMAC-SHA256 signature does not match timestamp and body")
-    encoding = request.headers.get("Content-Encoding", "identity").lower()
     try:
-        if encoding == "gzip":
-            raw = _gunzip_limited(body)
-        elif encoding == "identity":
-            raw = body
-        else:
-            raise BodyError("Content-Encoding", "must be gzip or identity")
-        try:
-            doc = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise BodyError("body", f"not valid JSON: {err}") from None
-        except RecursionError:
-            raise BodyError("body", f"JSON nested deeper than {MAX_DEPTH} levels") from None
-        park_id, batch_id, records = validate_batch(doc)
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and key != batch_id:
-            raise BodyError("Idempotency-Key", "must equal batch_id")
+        park_id, batch_id, records = _read_batch(request, body)
     except BodyError as err:
         await storage.bump("rejected_body")
         _LOGGER.warning("Ingest rejected: %s: %s", err.field, err)
@@ -191,6 +175,28 @@ async def ingest(request: web.Request) -> web.Response:
     if settings.ack_delay:
         await asyncio.sleep(settings.ack_delay)
     return web.json_response(response)
+
+
+def _read_batch(request: web.Request, body: bytes) -> tuple[str, str, list[dict[str, Any]]]:
+    """The batch of an authenticated body: decoded, parsed and validated; BodyError names what is wrong."""
+    encoding = request.headers.get("Content-Encoding", "identity").lower()
+    if encoding == "gzip":
+        raw = _gunzip_limited(body)
+    elif encoding == "identity":
+        raw = body
+    else:
+        raise BodyError("Content-Encoding", "must be gzip or identity")
+    try:
+        doc = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise BodyError("body", f"not valid JSON: {err}") from None
+    except RecursionError:
+        raise BodyError("body", f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    park_id, batch_id, records = validate_batch(doc)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and key != batch_id:
+        raise BodyError("Idempotency-Key", "must equal batch_id")
+    return park_id, batch_id, records
 
 
 def _gunzip_limited(body: bytes) -> bytes:

@@ -8,18 +8,16 @@ configured size and counted), fanned out to websocket subscribers (dashboard, pa
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
+from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
-from .listeners import Listeners
 
 EVENT_AUDIT: Final = f"{DOMAIN}_audit"
 STORAGE_VERSION: Final = 1
@@ -111,9 +109,6 @@ class AuditEntry:
         )
 
 
-type AuditListener = Callable[[AuditEntry], None]
-
-
 class AuditLog:
     """The audit log of one park."""
 
@@ -124,7 +119,6 @@ class AuditLog:
         self.pruned = 0
         self._seq = 0
         self._entries: deque[AuditEntry] = deque()
-        self._listeners: Listeners[[AuditEntry]] = Listeners()
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.audit", atomic_writes=True
         )
@@ -181,7 +175,6 @@ class AuditLog:
         self._entries.append(entry)
         self._prune()
         self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
-        self._listeners.notify(entry)
         self.hass.bus.async_fire(EVENT_AUDIT, entry.as_dict(), context=context)
         return entry
 
@@ -189,11 +182,6 @@ class AuditLog:
         """Entries newer than ``after_seq``, oldest first; with ``limit``, the newest ``limit`` of them."""
         found = [entry for entry in self._entries if entry.seq > after_seq]
         return found[-limit:] if limit else found
-
-    @callback
-    def async_subscribe(self, listener: AuditListener) -> CALLBACK_TYPE:
-        """Call ``listener`` with every new entry until the returned callback is called."""
-        return self._listeners.add(listener)
 
     async def async_flush(self) -> None:
         """Write pending entries now (on unload)."""

@@ -378,6 +378,45 @@ def _seconds(minimum: float, maximum: float, step: float) -> NumberSelector:
     )
 
 
+def _select(options: list[str], key: str, *, multiple: bool = False) -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=options, translation_key=key, multiple=multiple, mode=SelectSelectorMode.LIST
+        )
+    )
+
+
+# The linkage page's fields (its PIN fields are write-only: never filled from the options).
+_LINKAGE_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_LINKAGE_SCOPE): _select(["building", "park"], CONF_LINKAGE_SCOPE),
+        vol.Required(CONF_LINKAGE_CONFIRMATION): _select(["single", "two_signal"], CONF_LINKAGE_CONFIRMATION),
+        vol.Optional(CONF_LINKAGE_TRIGGERS): _select(["smoke", "gas"], CONF_LINKAGE_TRIGGERS, multiple=True),
+        vol.Required(CONF_LINKAGE_TEST_DURATION): _seconds(1, 600, 1),
+        vol.Optional(CONF_NEW_PIN): TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD)),
+        vol.Optional(CONF_CLEAR_PIN, default=False): BooleanSelector(),
+    }
+)
+# The polling page's fields; built once, as it depends on nothing but the constants.
+_POLLING_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_INTERVAL[Tier.SAFETY]): _seconds(MIN_INTERVAL, 3600, 0.05),
+        vol.Required(CONF_INTERVAL[Tier.FAST]): _seconds(MIN_INTERVAL, 3600, 0.05),
+        vol.Required(CONF_INTERVAL[Tier.NORMAL]): _seconds(MIN_INTERVAL, 86400, 0.05),
+        vol.Required(CONF_INTERVAL[Tier.SLOW]): _seconds(MIN_INTERVAL, 86400, 0.05),
+        vol.Required(CONF_MAX_GAP): NumberSelector(
+            NumberSelectorConfig(min=0, max=MAX_MAX_GAP, step=1, mode=NumberSelectorMode.BOX)
+        ),
+        vol.Required(CONF_OFFLINE_THRESHOLD): _seconds(0, 86400, 1),
+        vol.Required(CONF_OFFLINE_RETRY): _seconds(1, 3600, 1),
+        vol.Required(CONF_AUDIT_SIZE): NumberSelector(
+            NumberSelectorConfig(min=100, max=1_000_000, step=1, mode=NumberSelectorMode.BOX)
+        ),
+        vol.Required(CONF_PROFILE_YAML): TextSelector(TextSelectorConfig(multiline=True)),
+    }
+)
+
+
 class SmartParkOptionsFlow(ProfileFormMixin, EnterpriseOptionsFlow):
     """A menu of option pages: polling and the park profile, the fire-bell linkage, ...
 
@@ -467,31 +506,9 @@ class SmartParkOptionsFlow(ProfileFormMixin, EnterpriseOptionsFlow):
             **entry.options,
             **(user_input or {}),
         }
-
-        def select(options: list[str], key: str, *, multiple: bool = False) -> SelectSelector:
-            return SelectSelector(
-                SelectSelectorConfig(
-                    options=options, translation_key=key, multiple=multiple, mode=SelectSelectorMode.LIST
-                )
-            )
-
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_LINKAGE_SCOPE): select(["building", "park"], CONF_LINKAGE_SCOPE),
-                vol.Required(CONF_LINKAGE_CONFIRMATION): select(
-                    ["single", "two_signal"], CONF_LINKAGE_CONFIRMATION
-                ),
-                vol.Optional(CONF_LINKAGE_TRIGGERS): select(
-                    ["smoke", "gas"], CONF_LINKAGE_TRIGGERS, multiple=True
-                ),
-                vol.Required(CONF_LINKAGE_TEST_DURATION): _seconds(1, 600, 1),
-                vol.Optional(CONF_NEW_PIN): TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD)),
-                vol.Optional(CONF_CLEAR_PIN, default=False): BooleanSelector(),
-            }
-        )
         return self.async_show_form(
             step_id="linkage",
-            data_schema=self.add_suggested_values_to_schema(schema, current),
+            data_schema=self.add_suggested_values_to_schema(_LINKAGE_SCHEMA, current),
             errors=errors,
             description_placeholders={"pin_set": "yes" if CONF_LINKAGE_PIN_HASH in entry.options else "no"},
         )
@@ -502,30 +519,9 @@ class SmartParkOptionsFlow(ProfileFormMixin, EnterpriseOptionsFlow):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {"issues": ""}
         if user_input is not None:
-            try:
-                data, profile = await self._async_load_profile(
-                    {CONF_PROFILE_YAML: user_input.get(CONF_PROFILE_YAML)},
-                    entry.data[CONF_HOST],
-                    entry.data[CONF_PORT],
-                )
-            except InvalidProfile as err:
-                await self._async_profile_errors(err, errors, placeholders)
-            else:
-                if profile.id != entry.unique_id:
-                    errors["base"] = "park_mismatch"
-                    placeholders.update(expected=str(entry.unique_id), found=profile.id)
-                else:
-                    options = {
-                        **entry.options,
-                        **{k: v for k, v in user_input.items() if k != CONF_PROFILE_YAML},
-                    }
-                    options[CONF_MAX_GAP] = int(options[CONF_MAX_GAP])
-                    options[CONF_AUDIT_SIZE] = int(options[CONF_AUDIT_SIZE])
-                    # Profile (data) and options change in one update, then one reload applies both.
-                    self.hass.config_entries.async_update_entry(
-                        entry, title=profile.name, data={**entry.data, CONF_PROFILE: data}, options=options
-                    )
-                    return self._save_and_reload(options)
+            result = await self._async_apply_polling(user_input, errors, placeholders)
+            if result is not None:
+                return result
         current: dict[str, Any] = {
             **{CONF_INTERVAL[tier]: DEFAULT_INTERVAL[tier] for tier in Tier},
             CONF_MAX_GAP: DEFAULT_MAX_GAP,
@@ -538,26 +534,39 @@ class SmartParkOptionsFlow(ProfileFormMixin, EnterpriseOptionsFlow):
             ),
             **(user_input or {}),
         }
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_INTERVAL[Tier.SAFETY]): _seconds(MIN_INTERVAL, 3600, 0.05),
-                vol.Required(CONF_INTERVAL[Tier.FAST]): _seconds(MIN_INTERVAL, 3600, 0.05),
-                vol.Required(CONF_INTERVAL[Tier.NORMAL]): _seconds(MIN_INTERVAL, 86400, 0.05),
-                vol.Required(CONF_INTERVAL[Tier.SLOW]): _seconds(MIN_INTERVAL, 86400, 0.05),
-                vol.Required(CONF_MAX_GAP): NumberSelector(
-                    NumberSelectorConfig(min=0, max=MAX_MAX_GAP, step=1, mode=NumberSelectorMode.BOX)
-                ),
-                vol.Required(CONF_OFFLINE_THRESHOLD): _seconds(0, 86400, 1),
-                vol.Required(CONF_OFFLINE_RETRY): _seconds(1, 3600, 1),
-                vol.Required(CONF_AUDIT_SIZE): NumberSelector(
-                    NumberSelectorConfig(min=100, max=1_000_000, step=1, mode=NumberSelectorMode.BOX)
-                ),
-                vol.Required(CONF_PROFILE_YAML): TextSelector(TextSelectorConfig(multiline=True)),
-            }
-        )
         return self.async_show_form(
             step_id="polling",
-            data_schema=self.add_suggested_values_to_schema(schema, current),
+            data_schema=self.add_suggested_values_to_schema(_POLLING_SCHEMA, current),
             errors=errors,
             description_placeholders={"expected": "", "found": "", **placeholders},
         )
+
+    async def _async_apply_polling(
+        self, user_input: dict[str, Any], errors: dict[str, str], placeholders: dict[str, str]
+    ) -> ConfigFlowResult | None:
+        """Save the polling page if its profile is valid and of this park; else fill the form's errors."""
+        entry = self.config_entry
+        try:
+            data, profile = await self._async_load_profile(
+                {CONF_PROFILE_YAML: user_input.get(CONF_PROFILE_YAML)},
+                entry.data[CONF_HOST],
+                entry.data[CONF_PORT],
+            )
+        except InvalidProfile as err:
+            await self._async_profile_errors(err, errors, placeholders)
+            return None
+        if profile.id != entry.unique_id:
+            errors["base"] = "park_mismatch"
+            placeholders.update(expected=str(entry.unique_id), found=profile.id)
+            return None
+        options = {
+            **entry.options,
+            **{k: v for k, v in user_input.items() if k != CONF_PROFILE_YAML},
+        }
+        options[CONF_MAX_GAP] = int(options[CONF_MAX_GAP])
+        options[CONF_AUDIT_SIZE] = int(options[CONF_AUDIT_SIZE])
+        # Profile (data) and options change in one update, then one reload applies both.
+        self.hass.config_entries.async_update_entry(
+            entry, title=profile.name, data={**entry.data, CONF_PROFILE: data}, options=options
+        )
+        return self._save_and_reload(options)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Final
 
+from .engine import modbus as _modbus
+from .engine import profile as _profile
 from .engine.catalogue import Tier
 
 DOMAIN: Final = "smart_park"
@@ -37,8 +39,8 @@ CONF_INTERVAL: Final[dict[Tier, str]] = {
 }
 
 DEFAULT_PORT: Final = 502
-# parse_profile names the entry's tested gateway gw1 when the profile declares none.
-DEFAULT_GATEWAY_ID: Final = "gw1"
+# The engine (it runs without HA) owns the default gateway id, max gap and offline retry; aliased here.
+DEFAULT_GATEWAY_ID: Final = _profile.DEFAULT_GATEWAY_ID
 DEFAULT_INTERVAL: Final[dict[Tier, float]] = {
     Tier.SAFETY: 0.1,
     Tier.FAST: 0.25,
@@ -46,10 +48,10 @@ DEFAULT_INTERVAL: Final[dict[Tier, float]] = {
     Tier.SLOW: 60.0,
 }
 MIN_INTERVAL: Final = 0.1
-DEFAULT_MAX_GAP: Final = 8
+DEFAULT_MAX_GAP: Final = _modbus.DEFAULT_MAX_GAP
 MAX_MAX_GAP: Final = 100
 DEFAULT_OFFLINE_THRESHOLD: Final = 300.0
-DEFAULT_OFFLINE_RETRY: Final = 30.0
+DEFAULT_OFFLINE_RETRY: Final = _modbus.DEFAULT_OFFLINE_RETRY
 DEFAULT_AUDIT_SIZE: Final = 10000
 DEFAULT_LINKAGE_SCOPE: Final = "building"
 DEFAULT_LINKAGE_CONFIRMATION: Final = "single"

@@ -184,11 +184,6 @@ class SmartParkCoordinator(DataUpdateCoordinator[dict[str, DeviceReading]]):
         self._loop_task: asyncio.Task[None] | None = None
         self._issues = issues
 
-    @property
-    def poll_interval(self) -> timedelta:
-        """The interval of the coordinator's own loop."""
-        return timedelta(seconds=self.interval)
-
     def async_start(self) -> None:
         """Start polling at a fixed rate until the entry unloads."""
         self._loop_task = self.config_entry.async_create_background_task(

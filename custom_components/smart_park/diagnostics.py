@@ -15,8 +15,10 @@ from typing import Any, Final
 from homeassistant.components.diagnostics import REDACTED
 from homeassistant.core import HomeAssistant
 
+from .audit import AuditLog
 from .const import TO_REDACT
-from .coordinator import SmartParkConfigEntry
+from .coordinator import SmartParkConfigEntry, SmartParkData
+from .engine.profile import ParkProfile
 
 # Parts of a key that mark its value as personal or secret, in the spellings a park's spreadsheet uses.
 _KEY_PARTS: Final = (
@@ -91,7 +93,41 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Return diagnostics for a park entry."""
     data = entry.runtime_data
-    profile = data.profile
+    return redact(  # type: ignore[no-any-return]
+        {
+            "entry": {"title": entry.title, "data": dict(entry.data), "options": dict(entry.options)},
+            "park": _park(data.profile),
+            "pollers": _pollers(data),
+            "coordinators": _coordinators(data),
+            "offline_gateways": {
+                gw: since.isoformat() for gw, since in data.issues.gateway_offline_since.items()
+            },
+            "linkage": data.linkage.diagnostics(),
+            "broadcast": data.broadcast.diagnostics(),
+            # Records with USCC and contact redacted (TO_REDACT), figure months, followed meters.
+            "enterprises": data.enterprises.diagnostics(),
+            "audit": _audit(data.audit),
+            "incidents": data.incidents.diagnostics(),
+            "one_key_terminals": data.one_key.diagnostics(),
+        }
+    )
+
+
+def _park(profile: ParkProfile) -> dict[str, Any]:
+    """The park's gateways in full; its other sections only counted (enterprises have their own part)."""
+    return {
+        "id": profile.id,
+        "name": profile.name,
+        "gateways": {gw_id: asdict(gateway) for gw_id, gateway in profile.gateways.items()},
+        "buildings": len(profile.buildings),
+        "enterprises": len(profile.enterprises),
+        "devices": len(profile.devices),
+        "device_types": sorted({device.device_type.type for device in profile.devices.values()}),
+    }
+
+
+def _pollers(data: SmartParkData) -> dict[str, Any]:
+    """Per gateway: its connection and how many requests each tier's cycle costs."""
     pollers: dict[str, Any] = {}
     for gw_id, poller in data.pollers.items():
         client = data.clients[gw_id]
@@ -101,6 +137,11 @@ async def async_get_config_entry_diagnostics(
             "devices": len(poller.devices),
             "requests_per_cycle": {str(tier): poller.request_count(tier) for tier in sorted(poller.tiers())},
         }
+    return pollers
+
+
+def _coordinators(data: SmartParkData) -> dict[str, Any]:
+    """Per gateway and tier: interval, last outcome and last readings."""
     coordinators: dict[str, Any] = {}
     for (gw_id, tier), coordinator in data.coordinators.items():
         coordinators[f"{gw_id}/{tier}"] = {
@@ -111,34 +152,14 @@ async def async_get_config_entry_diagnostics(
                 device_id: asdict(reading) for device_id, reading in (coordinator.data or {}).items()
             },
         }
-    return redact(  # type: ignore[no-any-return]
-        {
-            "entry": {"title": entry.title, "data": dict(entry.data), "options": dict(entry.options)},
-            "park": {
-                "id": profile.id,
-                "name": profile.name,
-                "gateways": {gw_id: asdict(gateway) for gw_id, gateway in profile.gateways.items()},
-                "buildings": len(profile.buildings),
-                "enterprises": len(profile.enterprises),
-                "devices": len(profile.devices),
-                "device_types": sorted({device.device_type.type for device in profile.devices.values()}),
-            },
-            "pollers": pollers,
-            "coordinators": coordinators,
-            "offline_gateways": {
-                gw: since.isoformat() for gw, since in data.issues.gateway_offline_since.items()
-            },
-            "linkage": data.linkage.diagnostics(),
-            "broadcast": data.broadcast.diagnostics(),
-            # Records with USCC and contact redacted (TO_REDACT), figure months, followed meters.
-            "enterprises": data.enterprises.diagnostics(),
-            "audit": {
-                "count": len(data.audit.entries()),
-                "pruned": data.audit.pruned,
-                "max_entries": data.audit.max_entries,
-                "last": [entry.as_dict() for entry in data.audit.entries(limit=50)],
-            },
-            "incidents": data.incidents.diagnostics(),
-            "one_key_terminals": data.one_key.diagnostics(),
-        }
-    )
+    return coordinators
+
+
+def _audit(audit: AuditLog) -> dict[str, Any]:
+    """The audit log's size and its last 50 entries."""
+    return {
+        "count": len(audit.entries()),
+        "pruned": audit.pruned,
+        "max_entries": audit.max_entries,
+        "last": [entry.as_dict() for entry in audit.entries(limit=50)],
+    }

@@ -190,20 +190,7 @@ def parse_options(raw: Any) -> Options:
 
 def _parse_hj212(h: _Reader) -> HJ212Options:
     enabled = h.boolean("enabled", False)
-    pollutants_raw = h._get("pollutants", [])
-    if not isinstance(pollutants_raw, list):
-        raise OptionsError("hj212.pollutants", "must be a list of {code, entity_id}")
-    pollutants: dict[str, str] = {}
-    for i, item in enumerate(pollutants_raw):
-        p = _Reader(item, f"hj212.pollutants[{i}]")
-        code = p.text("code", pattern=_POLLUTANT_RE)
-        if code in pollutants:
-            raise OptionsError(f"hj212.pollutants[{i}].code", f"duplicate code {code}")
-        eid = p.text("entity_id")
-        if "." not in eid:
-            raise OptionsError(f"hj212.pollutants[{i}].entity_id", "must be an entity id like sensor.x")
-        p.done()
-        pollutants[code] = eid
+    pollutants = _parse_pollutants(h)
     tz = h.text("timezone", "Asia/Shanghai")
     try:
         ZoneInfo(tz)
@@ -230,17 +217,41 @@ def _parse_hj212(h: _Reader) -> HJ212Options:
         if value and not FIELD_RE.fullmatch(value):
             raise OptionsError(f"hj212.{name}", "must not contain ; = , & spaces or control characters")
     if enabled:
-        if not opts.host:
-            raise OptionsError("hj212.host", "required when hj212.enabled")
-        if not opts.port:
-            raise OptionsError("hj212.port", "required when hj212.enabled")
-        if not opts.mn or len(opts.mn.encode()) > 24:
-            raise OptionsError("hj212.mn", "required, at most 24 characters")
-        if len(opts.pw) != 6:
-            raise OptionsError("hj212.pw", "must be 6 characters")
-        if 60 % opts.minute_interval:
-            raise OptionsError("hj212.minute_interval", "must divide 60")
+        _check_hj212_uplink(opts)
     return opts
+
+
+def _parse_pollutants(h: _Reader) -> dict[str, str]:
+    """Pollutant code -> the entity it is read from; codes are unique."""
+    pollutants_raw = h._get("pollutants", [])
+    if not isinstance(pollutants_raw, list):
+        raise OptionsError("hj212.pollutants", "must be a list of {code, entity_id}")
+    pollutants: dict[str, str] = {}
+    for i, item in enumerate(pollutants_raw):
+        p = _Reader(item, f"hj212.pollutants[{i}]")
+        code = p.text("code", pattern=_POLLUTANT_RE)
+        if code in pollutants:
+            raise OptionsError(f"hj212.pollutants[{i}].code", f"duplicate code {code}")
+        eid = p.text("entity_id")
+        if "." not in eid:
+            raise OptionsError(f"hj212.pollutants[{i}].entity_id", "must be an entity id like sensor.x")
+        p.done()
+        pollutants[code] = eid
+    return pollutants
+
+
+def _check_hj212_uplink(opts: HJ212Options) -> None:
+    """An enabled uplink needs a station to send to and an MN/PW the platform accepts."""
+    if not opts.host:
+        raise OptionsError("hj212.host", "required when hj212.enabled")
+    if not opts.port:
+        raise OptionsError("hj212.port", "required when hj212.enabled")
+    if not opts.mn or len(opts.mn.encode()) > 24:
+        raise OptionsError("hj212.mn", "required, at most 24 characters")
+    if len(opts.pw) != 6:
+        raise OptionsError("hj212.pw", "must be 6 characters")
+    if 60 % opts.minute_interval:
+        raise OptionsError("hj212.minute_interval", "must divide 60")
 
 
 def load_options(path: str | Path) -> Options:

@@ -302,28 +302,14 @@ class HASource:
     async def _handle(self, msg: dict[str, Any]) -> None:
         msg_id = msg.get("id")
         if msg.get("type") == "result":
-            fut = self._pending.pop(msg_id, None) if isinstance(msg_id, int) else None
-            if fut is not None and not fut.done():
-                if msg.get("success"):
-                    fut.set_result(msg.get("result"))
-                else:
-                    err = msg.get("error") or {}
-                    fut.set_exception(HAError(err.get("code", "unknown"), err.get("message", "")))
+            self._resolve(msg_id, msg)
             return
         if msg.get("type") != "event":
             return
         self.events += 1
         event = msg.get("event")
         if msg_id == self._state_sub and isinstance(event, dict):
-            data = event.get("data") or {}
-            new_state = data.get("new_state")
-            if new_state is None and data.get("entity_id"):
-                self.states.pop(str(data["entity_id"]), None)  # entity removed
-            if new_state and new_state.get("entity_id") in self.entities:
-                self.states[str(new_state["entity_id"])] = str(new_state.get("state"))
-                if self._on_state:
-                    self._on_state(new_state)
-                await self._sink([state_record(new_state)])
+            await self._state_changed(event.get("data") or {})
         elif msg_id == self._registry_sub:
             # Refresh outside the read loop: it awaits results that this loop must deliver. An event during a
             # running refresh may come after its registry listing, so the task loops until nothing is pending.
@@ -334,6 +320,27 @@ class HASource:
             records = item_records(self._streams[msg_id], event, self._personal_data)
             if records:
                 await self._sink(records)
+
+    def _resolve(self, msg_id: Any, msg: dict[str, Any]) -> None:
+        """Hand a command's result (or its error) to the request waiting for it."""
+        fut = self._pending.pop(msg_id, None) if isinstance(msg_id, int) else None
+        if fut is not None and not fut.done():
+            if msg.get("success"):
+                fut.set_result(msg.get("result"))
+            else:
+                err = msg.get("error") or {}
+                fut.set_exception(HAError(err.get("code", "unknown"), err.get("message", "")))
+
+    async def _state_changed(self, data: dict[str, Any]) -> None:
+        """A state_changed event: track the followed entity's state and send it on."""
+        new_state = data.get("new_state")
+        if new_state is None and data.get("entity_id"):
+            self.states.pop(str(data["entity_id"]), None)  # entity removed
+        if new_state and new_state.get("entity_id") in self.entities:
+            self.states[str(new_state["entity_id"])] = str(new_state.get("state"))
+            if self._on_state:
+                self._on_state(new_state)
+            await self._sink([state_record(new_state)])
 
 
 class HAError(Exception):

@@ -331,8 +331,3 @@ def builtin_device_types() -> Mapping[str, DeviceType]:
             device_type = build_device_type(yaml.safe_load(file))
         types[device_type.type] = device_type
     return types
-
-
-def point_to_dict(point: Point) -> dict[str, Any]:
-    """Plain representation, for diagnostics and docs."""
-    return {k: (str(v) if isinstance(v, StrEnum) else v) for k, v in _point_dict(point).items()}

@@ -469,42 +469,55 @@ class GatewayPoller:
                     False, error=state.error, offline_since=state.offline_since, fault=state.fault
                 )
                 continue
-            device = self.devices[device_id]
-            values: dict[str, Any] = {}
             tried += 1
-            # One device's failure, whatever it is, is that device's: the others of the tier are still read
-            # and the hooks (the linkage) still run. Only a dead gateway and a cancellation end the poll.
-            try:
-                for block in blocks:
-                    data = await self.client.async_read(
-                        device.unit, block.table, block.address, block.count, priority=priority
-                    )
-                    for point in block.points:
-                        try:
-                            values[point.key] = decode_point(point, block, data)
-                        except (ValueError, KeyError, struct.error) as err:
-                            raise InvalidReplyError(device.unit, f"{point.key}: {err}") from err
-            except DeviceNotRespondingError as err:
+            reading = await self._async_poll_device(self.devices[device_id], blocks, priority)
+            if reading.fault is DeviceFault.NO_ANSWER:
                 timed_out += 1
-                readings[device_id] = self._mark_offline(device, str(err), DeviceFault.NO_ANSWER)
-                continue
-            except DeviceExceptionError as err:
-                readings[device_id] = self._mark_offline(device, str(err), DeviceFault.EXCEPTION)
-                continue
-            except GatewayOfflineError:
-                raise
-            except Exception as err:
-                # InvalidReplyError, a verify mismatch, or a bug in decoding: never let it blind the gateway.
-                if not isinstance(err, ModbusError) and state.online:
-                    _LOGGER.exception("Decoding a reply of device %s failed", device_id)
-                readings[device_id] = self._mark_offline(device, str(err), DeviceFault.INVALID_REPLY)
-                continue
-            self._mark_online(device)
-            readings[device_id] = DeviceReading(True, values)
+            readings[device_id] = reading
         if tried >= 2 and timed_out == tried:
             self.client.disconnect()
             raise GatewayOfflineError(f"gateway {self.client.gateway.id}: no unit answered")
         return readings
+
+    async def _async_poll_device(
+        self, device: Device, blocks: Sequence[ReadBlock], priority: int
+    ) -> DeviceReading:
+        """Read one device's blocks of a tier and record whether it answered.
+
+        One device's failure, whatever it is, is that device's: the others of the tier are still read and the
+        hooks (the linkage) still run. Only a dead gateway and a cancellation end the poll.
+        """
+        try:
+            values = await self._async_read_blocks(device, blocks, priority)
+        except DeviceNotRespondingError as err:
+            return self._mark_offline(device, str(err), DeviceFault.NO_ANSWER)
+        except DeviceExceptionError as err:
+            return self._mark_offline(device, str(err), DeviceFault.EXCEPTION)
+        except GatewayOfflineError:
+            raise
+        except Exception as err:
+            # InvalidReplyError, a verify mismatch, or a bug in decoding: never let it blind the gateway.
+            if not isinstance(err, ModbusError) and self._state[device.id].online:
+                _LOGGER.exception("Decoding a reply of device %s failed", device.id)
+            return self._mark_offline(device, str(err), DeviceFault.INVALID_REPLY)
+        self._mark_online(device)
+        return DeviceReading(True, values)
+
+    async def _async_read_blocks(
+        self, device: Device, blocks: Sequence[ReadBlock], priority: int
+    ) -> dict[str, Any]:
+        """The device's point values; a reply that does not decode is the device's InvalidReplyError."""
+        values: dict[str, Any] = {}
+        for block in blocks:
+            data = await self.client.async_read(
+                device.unit, block.table, block.address, block.count, priority=priority
+            )
+            for point in block.points:
+                try:
+                    values[point.key] = decode_point(point, block, data)
+                except (ValueError, KeyError, struct.error) as err:
+                    raise InvalidReplyError(device.unit, f"{point.key}: {err}") from err
+        return values
 
     def _mark_offline(self, device: Device, error: str, fault: DeviceFault) -> DeviceReading:
         state = self._state[device.id]

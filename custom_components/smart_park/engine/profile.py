@@ -27,6 +27,9 @@ from .catalogue import (
 
 # Pasted or fetched profile text beyond this is refused before parsing (a 1,000-enterprise park is 0.7 MB).
 MAX_PROFILE_BYTES = 2 * 1024 * 1024
+# Id of the gateway the config flow tested (host/port), used when the profile declares none; the flow's
+# discovery and const.DEFAULT_GATEWAY_ID refer to it by this name.
+DEFAULT_GATEWAY_ID = "gw1"
 
 _ID = vol.All(
     str, vol.Length(min=1, max=64), vol.Match(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$", msg="letters, digits, _ or -")
@@ -286,6 +289,8 @@ def _issues_from_invalid(err: vol.Invalid, prefix: Sequence[Any]) -> list[Profil
 
 
 class _Collector:
+    """Every issue of one parse, so that the section parsers below report all problems in one error."""
+
     def __init__(self) -> None:
         self.issues: list[ProfileIssue] = []
 
@@ -300,26 +305,73 @@ class _Collector:
             return None
 
 
+@dataclass(frozen=True, slots=True)
+class _References:
+    """What devices may refer to, resolved before the devices section is checked."""
+
+    types: Mapping[str, DeviceType]
+    # Ids as declared, valid or not: one bad gateway entry is reported once, not once per device.
+    declared_gateways: Sequence[str]
+    buildings: Mapping[str, Building]
+    enterprises: Mapping[str, Enterprise]
+
+
 def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -> ParkProfile:
     """Validate a profile document and build the park; raise :class:`ProfileError` with every issue.
 
-    ``default_gateway`` (from the config flow's tested host/port) is used as gateway ``gw1`` when the profile
-    declares no gateway, and as the gateway of devices that name none.
+    ``default_gateway`` (from the config flow's tested host/port) is used as gateway
+    :data:`DEFAULT_GATEWAY_ID` when the profile declares no gateway, and as the gateway of devices that name
+    none. Sections are checked in order (device types, gateways, buildings, enterprises, devices), each
+    adding its issues to one collector, so the error lists them in document order.
     """
     if isinstance(data, str):
         data = load_yaml(data)
     out = _Collector()
+    doc = _parse_document(out, data)
+    types = _parse_device_types(out, doc["device_types"])
+    raw_gateways = list(doc["gateways"])
+    if not raw_gateways and default_gateway is not None:
+        raw_gateways = [{"id": DEFAULT_GATEWAY_ID, **default_gateway}]
+    gateways = _parse_gateways(out, raw_gateways)
+    buildings = _parse_buildings(out, doc["buildings"])
+    enterprises = _parse_enterprises(out, doc["enterprises"], buildings)
+    declared_gateways = [
+        raw["id"] for raw in raw_gateways if isinstance(raw, Mapping) and isinstance(raw.get("id"), str)
+    ]
+    refs = _References(types, declared_gateways, buildings, enterprises)
+    devices = _parse_devices(out, doc["devices"], refs)
+    if out.issues:
+        raise ProfileError(out.issues)
+    park = doc["park"]
+    return ParkProfile(
+        id=park["id"],
+        name=park["name"],
+        gateways=gateways,
+        buildings=buildings,
+        enterprises=enterprises,
+        devices=devices,
+        device_types=types,
+        raw=dict(data),
+    )
+
+
+def _parse_document(out: _Collector, data: Any) -> dict[str, Any]:
+    """The top level (park and section lists); a bad one stops the parse, as nothing below can be checked."""
     if not isinstance(data, Mapping):
         raise ProfileError([ProfileIssue("$", "invalid", {"reason": "expected a mapping"})])
     if safe_yaml.depth_exceeds(data):
         # A document that did not come through load_yaml (stored, fetched as JSON) gets the same bound.
         raise ProfileError([ProfileIssue("$", "yaml_depth", {"max": str(safe_yaml.MAX_DEPTH), "line": "?"})])
-    doc = out.validate(PROFILE_SCHEMA, dict(data), [])
+    doc: dict[str, Any] | None = out.validate(PROFILE_SCHEMA, dict(data), [])
     if doc is None:
         raise ProfileError(out.issues)
+    return doc
 
+
+def _parse_device_types(out: _Collector, raws: Sequence[Any]) -> dict[str, DeviceType]:
+    """Built-in types plus the profile's own, each of which may extend one declared before it."""
     types = dict(builtin_device_types())
-    for i, raw in enumerate(doc["device_types"]):
+    for i, raw in enumerate(raws):
         if not isinstance(raw, Mapping):
             out.add(["device_types", i], "invalid", reason="expected a mapping")
             continue
@@ -336,15 +388,13 @@ def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -
             out.issues.extend(_issues_from_invalid(err, ["device_types", i]))
             continue
         types[device_type.type] = device_type
+    return types
 
+
+def _parse_gateways(out: _Collector, raws: Sequence[Any]) -> dict[str, Gateway]:
+    """Gateways by id; a TCP gateway needs a host, an RTU bus a serial port."""
     gateways: dict[str, Gateway] = {}
-    raw_gateways = list(doc["gateways"])
-    if not raw_gateways and default_gateway is not None:
-        raw_gateways = [{"id": "gw1", **default_gateway}]
-    declared_gateways = [
-        raw["id"] for raw in raw_gateways if isinstance(raw, Mapping) and isinstance(raw.get("id"), str)
-    ]
-    for i, raw in enumerate(raw_gateways):
+    for i, raw in enumerate(raws):
         gw = out.validate(GATEWAY_SCHEMA, raw, ["gateways", i])
         if gw is None:
             continue
@@ -368,9 +418,13 @@ def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -
             bytesize=gw["bytesize"],
             timeout=gw["timeout"],
         )
+    return gateways
 
+
+def _parse_buildings(out: _Collector, raws: Sequence[Any]) -> dict[str, Building]:
+    """Buildings by id."""
     buildings: dict[str, Building] = {}
-    for i, raw in enumerate(doc["buildings"]):
+    for i, raw in enumerate(raws):
         b = out.validate(BUILDING_SCHEMA, raw, ["buildings", i])
         if b is None:
             continue
@@ -378,40 +432,33 @@ def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -
             out.add(["buildings", i, "id"], "duplicate_id", id=b["id"])
             continue
         buildings[b["id"]] = Building(b["id"], b.get("name", b["id"]), b["floors"], b["basements"])
+    return buildings
 
-    def check_place(path: list[Any], building_id: str | None, floor: int | None) -> None:
-        if building_id is not None and building_id not in buildings:
-            out.add([*path, "building"], "unknown_building", id=building_id)
-        elif floor is not None:
-            building = buildings.get(building_id) if building_id else None
-            if building is None:
-                out.add([*path, "building"], "required")
-            elif not building.has_floor(floor):
-                lowest, highest = building.floor_range
-                out.add(
-                    [*path, "floor"],
-                    "floor_out_of_range",
-                    floor=floor,
-                    building=building.id,
-                    lowest=lowest,
-                    highest=highest,
-                )
 
+def _parse_enterprises(
+    out: _Collector, raws: Sequence[Any], buildings: Mapping[str, Building]
+) -> dict[str, Enterprise]:
+    """Enterprises by id, placed in a known building and floor; other fields kept for the registry."""
     enterprises: dict[str, Enterprise] = {}
-    for i, raw in enumerate(doc["enterprises"]):
+    for i, raw in enumerate(raws):
         e = out.validate(ENTERPRISE_SCHEMA, raw, ["enterprises", i])
         if e is None:
             continue
         if e["id"] in enterprises:
             out.add(["enterprises", i, "id"], "duplicate_id", id=e["id"])
             continue
-        check_place(["enterprises", i], e.get("building"), e.get("floor"))
+        _check_place(out, buildings, ["enterprises", i], e.get("building"), e.get("floor"))
         extra = {k: v for k, v in e.items() if k not in ("id", "name", "building", "floor")}
         enterprises[e["id"]] = Enterprise(e["id"], e["name"], e.get("building"), e.get("floor"), extra)
+    return enterprises
 
+
+def _parse_devices(out: _Collector, raws: Sequence[Any], refs: _References) -> dict[str, Device]:
+    """Devices by id; only a device without issues is kept (and only kept ids count as duplicates)."""
     devices: dict[str, Device] = {}
+    # Which device took each (gateway, unit), for every device whose schema passed, kept or not.
     units: dict[tuple[str, int], str] = {}
-    for i, raw in enumerate(doc["devices"]):
+    for i, raw in enumerate(raws):
         path: list[Any] = ["devices", i]
         d = out.validate(DEVICE_SCHEMA, raw, path)
         if d is None:
@@ -419,117 +466,181 @@ def parse_profile(data: Any, default_gateway: Mapping[str, Any] | None = None) -
         if d["id"] in devices:
             out.add([*path, "id"], "duplicate_id", id=d["id"])
             continue
-        if d["type"] not in types:
+        if d["type"] not in refs.types:
             out.add([*path, "type"], "unknown_device_type", type=d["type"])
             continue
-        device_type = types[d["type"]]
-        # Default and references use declared ids: one bad gateway entry is reported once, not per device.
-        gateway_id = d.get("gateway") or (declared_gateways[0] if len(declared_gateways) == 1 else None)
-        if gateway_id is None:
-            out.add([*path, "gateway"], "no_gateway" if not declared_gateways else "required")
-        elif gateway_id not in declared_gateways:
-            out.add([*path, "gateway"], "unknown_gateway", id=gateway_id)
-        unit = d["unit"]
-        if not 1 <= unit <= MAX_UNIT:
-            out.add([*path, "unit"], "unit_out_of_range", unit=unit)
-        elif gateway_id is not None:
-            if (gateway_id, unit) in units:
-                out.add([*path, "unit"], "duplicate_unit", unit=unit, gateway=gateway_id)
-            units[(gateway_id, unit)] = d["id"]
-        check_place(path, d.get("building"), d.get("floor"))
-        if (ent := d.get("enterprise")) is not None and ent not in enterprises:
-            out.add([*path, "enterprise"], "unknown_enterprise", id=ent)
-        channels = d.get("channels", device_type.channels)
-        if channels > device_type.max_channels:
-            out.add(
-                [*path, "channels"],
-                "channels_out_of_range",
-                channels=channels,
-                type=device_type.type,
-                max=device_type.max_channels,
-            )
-            continue
-        channel_map = {}
-        for number, placement in d.get("channel_map", {}).items():
-            ch_path = [*path, "channel_map", number]
-            if not 1 <= number <= channels:
-                out.add(
-                    ch_path, "channels_out_of_range", channels=number, type=device_type.type, max=channels
-                )
-                continue
-            if (ent := placement.get("enterprise")) is not None and ent not in enterprises:
-                out.add([*ch_path, "enterprise"], "unknown_enterprise", id=ent)
-            check_place(ch_path, placement.get("building", d.get("building")), placement.get("floor"))
-            if (function := placement.get("function")) is not None and function not in CHANNEL_FUNCTIONS:
-                out.add(
-                    [*ch_path, "function"],
-                    "unknown_channel_function",
-                    function=function,
-                    known=", ".join(CHANNEL_FUNCTIONS),
-                )
-                function = None
-            channel_map[number] = Channel(
-                placement.get("name"),
-                placement.get("floor"),
-                placement.get("enterprise"),
-                function,
-                building=placement.get("building"),
-            )
-        if d.get("overrides"):
-            try:
-                device_type = build_device_type(
-                    {"type": device_type.type, "points": d["overrides"]}, base=device_type
-                )
-            except OverlappingRegisters as err:
-                _add_overlap(out, [*path, "overrides"], err.first, err.second)
-                continue
-            except vol.Invalid as err:
-                # build_device_type names the list "points"; here the user wrote it under "overrides".
-                for issue in _issues_from_invalid(err, path):
-                    out.issues.append(replace(issue, path=issue.path.replace(".points", ".overrides", 1)))
-                continue
-        points = device_type.points_for(channels)
-        keys = {point.key for point in points}
-        for number, channel in channel_map.items():
-            needed = CHANNEL_FUNCTIONS.get(channel.function or "", ())
-            if missing := [key for key in (t.format(n=number) for t in needed) if key not in keys]:
-                out.add(
-                    [*path, "channel_map", number, "function"],
-                    "channel_function_unsupported",
-                    function=channel.function,
-                    point=missing[0],
-                    type=device_type.type,
-                )
-        if overlaps := find_overlaps(points):
-            _add_overlap(out, [*path, "overrides"], *overlaps[0])
-            continue
-        devices[d["id"]] = Device(
-            id=d["id"],
-            name=d.get("name", d["id"]),
-            device_type=device_type,
-            gateway=gateway_id or "",
-            unit=unit,
-            building=d.get("building"),
-            floor=d.get("floor"),
-            enterprise=d.get("enterprise"),
-            channels=channels,
-            channel_map=channel_map,
-            points=tuple(points),
-        )
+        if (device := _parse_device(out, refs, units, path, d)) is not None:
+            devices[d["id"]] = device
+    return devices
 
-    if out.issues:
-        raise ProfileError(out.issues)
-    park = doc["park"]
-    return ParkProfile(
-        id=park["id"],
-        name=park["name"],
-        gateways=gateways,
-        buildings=buildings,
-        enterprises=enterprises,
-        devices=devices,
-        device_types=types,
-        raw=dict(data),
+
+def _parse_device(
+    out: _Collector, refs: _References, units: dict[tuple[str, int], str], path: list[Any], d: dict[str, Any]
+) -> Device | None:
+    """One schema-valid device of a known type: references, channels, overrides; None if it can't be built."""
+    device_type = refs.types[d["type"]]
+    gateway_id = _device_gateway(out, refs, path, d.get("gateway"))
+    unit = d["unit"]
+    if not 1 <= unit <= MAX_UNIT:
+        out.add([*path, "unit"], "unit_out_of_range", unit=unit)
+    elif gateway_id is not None:
+        if (gateway_id, unit) in units:
+            out.add([*path, "unit"], "duplicate_unit", unit=unit, gateway=gateway_id)
+        units[(gateway_id, unit)] = d["id"]
+    _check_place(out, refs.buildings, path, d.get("building"), d.get("floor"))
+    _check_enterprise(out, refs, path, d.get("enterprise"))
+    channels = d.get("channels", device_type.channels)
+    if channels > device_type.max_channels:
+        out.add(
+            [*path, "channels"],
+            "channels_out_of_range",
+            channels=channels,
+            type=device_type.type,
+            max=device_type.max_channels,
+        )
+        return None
+    channel_map = _parse_channel_map(out, refs, path, d, device_type, channels)
+    if d.get("overrides"):
+        overridden = _apply_overrides(out, path, device_type, d["overrides"])
+        if overridden is None:
+            return None
+        device_type = overridden
+    points = device_type.points_for(channels)
+    _check_channel_functions(out, path, channel_map, points, device_type)
+    if overlaps := find_overlaps(points):
+        _add_overlap(out, [*path, "overrides"], *overlaps[0])
+        return None
+    return Device(
+        id=d["id"],
+        name=d.get("name", d["id"]),
+        device_type=device_type,
+        gateway=gateway_id or "",
+        unit=unit,
+        building=d.get("building"),
+        floor=d.get("floor"),
+        enterprise=d.get("enterprise"),
+        channels=channels,
+        channel_map=channel_map,
+        points=tuple(points),
     )
+
+
+def _device_gateway(
+    out: _Collector, refs: _References, path: list[Any], gateway_id: str | None
+) -> str | None:
+    """The device's gateway: as named, else the only declared one; None (with an issue) if there is none."""
+    declared = refs.declared_gateways
+    gateway_id = gateway_id or (declared[0] if len(declared) == 1 else None)
+    if gateway_id is None:
+        out.add([*path, "gateway"], "no_gateway" if not declared else "required")
+    elif gateway_id not in declared:
+        out.add([*path, "gateway"], "unknown_gateway", id=gateway_id)
+    return gateway_id
+
+
+def _parse_channel_map(
+    out: _Collector,
+    refs: _References,
+    path: list[Any],
+    d: Mapping[str, Any],
+    device_type: DeviceType,
+    channels: int,
+) -> dict[int, Channel]:
+    """Placement per channel number; channels beyond ``channels`` are reported and dropped."""
+    channel_map = {}
+    for number, placement in d.get("channel_map", {}).items():
+        ch_path = [*path, "channel_map", number]
+        if not 1 <= number <= channels:
+            out.add(ch_path, "channels_out_of_range", channels=number, type=device_type.type, max=channels)
+            continue
+        _check_enterprise(out, refs, ch_path, placement.get("enterprise"))
+        _check_place(
+            out, refs.buildings, ch_path, placement.get("building", d.get("building")), placement.get("floor")
+        )
+        if (function := placement.get("function")) is not None and function not in CHANNEL_FUNCTIONS:
+            out.add(
+                [*ch_path, "function"],
+                "unknown_channel_function",
+                function=function,
+                known=", ".join(CHANNEL_FUNCTIONS),
+            )
+            function = None
+        channel_map[number] = Channel(
+            placement.get("name"),
+            placement.get("floor"),
+            placement.get("enterprise"),
+            function,
+            building=placement.get("building"),
+        )
+    return channel_map
+
+
+def _apply_overrides(
+    out: _Collector, path: list[Any], device_type: DeviceType, overrides: list[Any]
+) -> DeviceType | None:
+    """The device's type with its point overrides; None (with issues) if they are invalid or overlap."""
+    try:
+        return build_device_type({"type": device_type.type, "points": overrides}, base=device_type)
+    except OverlappingRegisters as err:
+        _add_overlap(out, [*path, "overrides"], err.first, err.second)
+    except vol.Invalid as err:
+        # build_device_type names the list "points"; here the user wrote it under "overrides".
+        for issue in _issues_from_invalid(err, path):
+            out.issues.append(replace(issue, path=issue.path.replace(".points", ".overrides", 1)))
+    return None
+
+
+def _check_channel_functions(
+    out: _Collector,
+    path: list[Any],
+    channel_map: Mapping[int, Channel],
+    points: Sequence[Point],
+    device_type: DeviceType,
+) -> None:
+    """Each channel's function needs its points (e.g. ``input_3``) among the device's."""
+    keys = {point.key for point in points}
+    for number, channel in channel_map.items():
+        needed = CHANNEL_FUNCTIONS.get(channel.function or "", ())
+        if missing := [key for key in (t.format(n=number) for t in needed) if key not in keys]:
+            out.add(
+                [*path, "channel_map", number, "function"],
+                "channel_function_unsupported",
+                function=channel.function,
+                point=missing[0],
+                type=device_type.type,
+            )
+
+
+def _check_enterprise(out: _Collector, refs: _References, path: list[Any], enterprise: str | None) -> None:
+    """A device's or channel's enterprise must be one the profile declares."""
+    if enterprise is not None and enterprise not in refs.enterprises:
+        out.add([*path, "enterprise"], "unknown_enterprise", id=enterprise)
+
+
+def _check_place(
+    out: _Collector,
+    buildings: Mapping[str, Building],
+    path: list[Any],
+    building_id: str | None,
+    floor: int | None,
+) -> None:
+    """A building must exist, and a floor needs a building that has it."""
+    if building_id is not None and building_id not in buildings:
+        out.add([*path, "building"], "unknown_building", id=building_id)
+    elif floor is not None:
+        building = buildings.get(building_id) if building_id else None
+        if building is None:
+            out.add([*path, "building"], "required")
+        elif not building.has_floor(floor):
+            lowest, highest = building.floor_range
+            out.add(
+                [*path, "floor"],
+                "floor_out_of_range",
+                floor=floor,
+                building=building.id,
+                lowest=lowest,
+                highest=highest,
+            )
 
 
 def _add_overlap(out: _Collector, path: list[Any], first: Point, second: Point) -> None:

@@ -221,16 +221,47 @@ def _is_blank(value: Any) -> bool:
     return value is None or (not isinstance(value, (int, float, date)) and _text(value) == "")
 
 
+class _RowIssues:
+    """Issues of one row, each naming the field's column as the file spells it."""
+
+    def __init__(self, row: RawRow) -> None:
+        self.row = row
+        self.issues: list[ImportIssue] = []
+
+    def add(self, name: str | None, code: str, **placeholders: Any) -> None:
+        column = self.row.columns.get(name, name) if name else None
+        self.issues.append(
+            ImportIssue(self.row.row, column, code, {k: str(v) for k, v in placeholders.items()})
+        )
+
+
 def validate_row(
     row: RawRow, existing: Mapping[str, EnterpriseRecord], buildings: Mapping[str, Building]
 ) -> tuple[EnterpriseRecord | None, list[ImportIssue]]:
     """The record a row results in (merged over the registered one with its id), or its issues."""
-    issues: list[ImportIssue] = []
+    out = _RowIssues(row)
+    parsed = _parse_row_fields(row, buildings, out)
+    if "id" not in row.values:
+        out.add("id", "required")
+    enterprise_id = parsed.get("id")
+    if enterprise_id is None:
+        return None, out.issues
+    base = existing.get(enterprise_id)
+    if base is None and "name" not in row.values:
+        out.add("name", "required")
+    if out.issues:
+        return None, out.issues
 
-    def bad(name: str | None, code: str, **placeholders: Any) -> None:
-        column = row.columns.get(name, name) if name else None
-        issues.append(ImportIssue(row.row, column, code, {k: str(v) for k, v in placeholders.items()}))
+    record = EnterpriseRecord(**parsed) if base is None else replace(base, **parsed)
+    if "move_out_date" in parsed and parsed["move_out_date"] is not None and "status" not in parsed:
+        # A move-out date means the enterprise left, unless the row says otherwise.
+        record = replace(record, status=Status.MOVED_OUT)
+    _check_record(record, parsed, buildings, out)
+    return (None, out.issues) if out.issues else (record, out.issues)
 
+
+def _parse_row_fields(row: RawRow, buildings: Mapping[str, Building], out: _RowIssues) -> dict[str, Any]:
+    """The row's cells parsed per column; a blank cell clears its field (id and name can't be cleared)."""
     parsed: dict[str, Any] = {}
     for name in COLUMNS:
         if name not in row.values:
@@ -238,41 +269,30 @@ def validate_row(
         value = row.values[name]
         if _is_blank(value):
             if name in ("id", "name"):
-                bad(name, "required")
+                out.add(name, "required")
             elif name != "status":
                 parsed[name] = None
             continue
         try:
             parsed[name] = _parse_field(name, value, buildings)
         except _Bad as err:
-            bad(name, err.code, **err.placeholders)
-    if "id" not in row.values:
-        bad("id", "required")
-    enterprise_id = parsed.get("id")
-    if enterprise_id is None:
-        return None, issues
-    base = existing.get(enterprise_id)
-    if base is None and "name" not in row.values:
-        bad("name", "required")
-    if issues:
-        return None, issues
+            out.add(name, err.code, **err.placeholders)
+    return parsed
 
-    if base is None:
-        record = EnterpriseRecord(**parsed)
-    else:
-        record = replace(base, **parsed)
-    if "move_out_date" in parsed and parsed["move_out_date"] is not None and "status" not in parsed:
-        # A move-out date means the enterprise left, unless the row says otherwise.
-        record = replace(record, status=Status.MOVED_OUT)
+
+def _check_record(
+    record: EnterpriseRecord, parsed: Mapping[str, Any], buildings: Mapping[str, Building], out: _RowIssues
+) -> None:
+    """Checks across fields of the merged record: its place, its dates and its status."""
     # Places are checked when the row gives one: a row that only updates the headcount must not fail on a
     # building that a later profile change removed.
     if ("building" in parsed or "floor" in parsed) and record.floor is not None:
         building = buildings.get(record.building) if record.building else None
         if record.building is None:
-            bad("floor", "building_required")
+            out.add("floor", "building_required")
         elif building is not None and not building.has_floor(record.floor):
             lowest, highest = building.floor_range
-            bad(
+            out.add(
                 "floor",
                 "floor_out_of_range",
                 floor=record.floor,
@@ -281,10 +301,9 @@ def validate_row(
                 highest=highest,
             )
     if record.move_in_date and record.move_out_date and record.move_out_date < record.move_in_date:
-        bad("move_out_date", "move_out_before_move_in")
+        out.add("move_out_date", "move_out_before_move_in")
     if parsed.get("status") is Status.ACTIVE and record.move_out_date is not None:
-        bad("status", "active_with_move_out")
-    return (None, issues) if issues else (record, issues)
+        out.add("status", "active_with_move_out")
 
 
 def plan_rows(
@@ -292,6 +311,35 @@ def plan_rows(
 ) -> ImportPlan:
     """Validate every row against the registry and the park's buildings; raise with every issue found."""
     issues: list[ImportIssue] = []
+    records = _validate_rows(rows, existing, buildings, issues)
+    issues.extend(_uscc_conflicts(records, existing))
+    if issues:
+        issues.sort(key=lambda issue: (issue.row or 0))
+        raise EnterpriseImportError(issues)
+
+    added, updated, unchanged = [], [], []
+    for record, _row in records.values():
+        if record.id not in existing:
+            added.append(record.id)
+        elif existing[record.id] != record:
+            updated.append(record.id)
+        else:
+            unchanged.append(record.id)
+    return ImportPlan(
+        records=tuple(record for record, _row in records.values()),
+        added=tuple(added),
+        updated=tuple(updated),
+        unchanged=tuple(unchanged),
+    )
+
+
+def _validate_rows(
+    rows: Sequence[RawRow],
+    existing: Mapping[str, EnterpriseRecord],
+    buildings: Mapping[str, Building],
+    issues: list[ImportIssue],
+) -> dict[str, tuple[EnterpriseRecord, RawRow]]:
+    """Valid rows' records by id, adding every issue to ``issues``; a repeated id is reported, not merged."""
     records: dict[str, tuple[EnterpriseRecord, RawRow]] = {}
     first_row: dict[str, int] = {}
     for row in rows:
@@ -312,8 +360,14 @@ def plan_rows(
         issues.extend(row_issues)
         if record is not None:
             records[record.id] = (record, row)
+    return records
 
-    # A USCC names one legal entity: unique across the registry as it will be after the import.
+
+def _uscc_conflicts(
+    records: Mapping[str, tuple[EnterpriseRecord, RawRow]], existing: Mapping[str, EnterpriseRecord]
+) -> list[ImportIssue]:
+    """A USCC names one legal entity: unique across the registry as it will be after the import."""
+    issues: list[ImportIssue] = []
     holders: dict[str, tuple[str, int | None]] = {}
     for record in existing.values():
         if record.id not in records and record.uscc:
@@ -334,24 +388,7 @@ def plan_rows(
                     row.row, column, "duplicate_uscc_row", {"other": other[0], "other_row": str(other[1])}
                 )
             )
-    if issues:
-        issues.sort(key=lambda issue: (issue.row or 0))
-        raise EnterpriseImportError(issues)
-
-    added, updated, unchanged = [], [], []
-    for record, _row in records.values():
-        if record.id not in existing:
-            added.append(record.id)
-        elif existing[record.id] != record:
-            updated.append(record.id)
-        else:
-            unchanged.append(record.id)
-    return ImportPlan(
-        records=tuple(record for record, _row in records.values()),
-        added=tuple(added),
-        updated=tuple(updated),
-        unchanged=tuple(unchanged),
-    )
+    return issues
 
 
 def plan_import(
