@@ -11,7 +11,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers.storage import Store
@@ -109,6 +109,23 @@ class AuditEntry:
         )
 
 
+class ScopedAudit(Protocol):
+    """:meth:`AuditLog.record` with its category fixed: what a capability records its steps with."""
+
+    def __call__(
+        self,
+        action: str,
+        source: Source,
+        outcome: Outcome = Outcome.OK,
+        *,
+        user_id: str | None = None,
+        target: str | None = None,
+        context: Context | None = None,
+        **data: Any,
+    ) -> AuditEntry:
+        """Append one entry of the scope's category."""
+
+
 class AuditLog:
     """The audit log of one park."""
 
@@ -177,6 +194,33 @@ class AuditLog:
         self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
         self.hass.bus.async_fire(EVENT_AUDIT, entry.as_dict(), context=context)
         return entry
+
+    def scoped(self, category: Category) -> ScopedAudit:
+        """A recorder of one category, handed to a capability: it needs neither the log nor the category."""
+
+        @callback
+        def record(
+            action: str,
+            source: Source,
+            outcome: Outcome = Outcome.OK,
+            *,
+            user_id: str | None = None,
+            target: str | None = None,
+            context: Context | None = None,
+            **data: Any,
+        ) -> AuditEntry:
+            return self.record(
+                category,
+                action,
+                source=source,
+                outcome=outcome,
+                user_id=user_id,
+                target=target,
+                context=context,
+                **data,
+            )
+
+        return record
 
     def entries(self, *, after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
         """Entries newer than ``after_seq``, oldest first; with ``limit``, the newest ``limit`` of them."""

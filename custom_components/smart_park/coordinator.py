@@ -5,30 +5,32 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .audit import AuditLog
 from .const import DOMAIN, LOGGER
+from .data import SmartParkConfigEntry, SmartParkData
 from .engine.catalogue import Tier
-from .engine.modbus import DeviceReading, GatewayClient, GatewayOfflineError, GatewayPoller
+from .engine.modbus import DeviceReading, GatewayOfflineError, GatewayPoller
 from .engine.profile import ParkProfile
+from .repairs import RepairIssues
 
 # Tiers that carry safety inputs (call points; one-key, gas and smoke alarms).
 SAFETY_INPUT_TIERS = frozenset({Tier.SAFETY, Tier.FAST})
 
-if TYPE_CHECKING:  # capability modules import this one for the entry type
-    from .broadcast import BroadcastManager
-    from .enterprises import EnterpriseRegistry
-    from .incidents import IncidentManager, OneKeyAlarms
-    from .linkage import FireLinkage
+# The entry type's old home: files not yet moved to ``.data`` import it from here.
+__all__ = [
+    "OfflineIssues",
+    "PollKey",
+    "ReadingsHook",
+    "SmartParkConfigEntry",
+    "SmartParkCoordinator",
+    "SmartParkData",
+]
 
 
 class OfflineIssues:
@@ -37,12 +39,11 @@ class OfflineIssues:
     Shared by all coordinators of an entry: a device polled in two tiers must raise one issue, not two.
     """
 
-    def __init__(self, hass: HomeAssistant, profile: ParkProfile, threshold: float) -> None:
-        self.hass = hass
+    def __init__(self, repairs: RepairIssues, profile: ParkProfile, threshold: float) -> None:
+        self.repairs = repairs
         self.profile = profile
         self.threshold = timedelta(seconds=threshold)
         self.gateway_offline_since: dict[str, datetime] = {}
-        self._raised: set[str] = set()
 
     def _issue_id(self, kind: str, object_id: str) -> str:
         return f"{self.profile.id}_{kind}_{object_id}_offline"
@@ -64,11 +65,11 @@ class OfflineIssues:
     def gateway_online(self, gateway_id: str, readings: dict[str, DeviceReading]) -> None:
         """Record a successful poll: clear the gateway's issue and check its devices."""
         if self.gateway_offline_since.pop(gateway_id, None) is not None:
-            self._clear(self._issue_id("gateway", gateway_id))
+            self.repairs.delete(self._issue_id("gateway", gateway_id))
         for device_id, reading in readings.items():
             issue_id = self._issue_id("device", device_id)
             if reading.available or reading.offline_since is None:
-                self._clear(issue_id)
+                self.repairs.delete(issue_id)
                 continue
             device = self.profile.devices[device_id]
             self._raise_if_due(
@@ -79,56 +80,18 @@ class OfflineIssues:
             )
 
     def _raise_if_due(self, issue_id: str, key: str, since: datetime, placeholders: dict[str, str]) -> None:
-        if issue_id in self._raised or dt_util.utcnow() - since < self.threshold:
+        if self.repairs.is_raised(issue_id) or dt_util.utcnow() - since < self.threshold:
             return
-        self._raised.add(issue_id)
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
+        self.repairs.create(
             issue_id,
-            is_fixable=False,
-            is_persistent=False,
+            key,
             severity=ir.IssueSeverity.ERROR,
-            translation_key=key,
-            translation_placeholders={
-                **placeholders,
-                "since": dt_util.as_local(since).isoformat(timespec="seconds"),
-            },
+            placeholders={**placeholders, "since": dt_util.as_local(since).isoformat(timespec="seconds")},
         )
 
-    def _clear(self, issue_id: str) -> None:
-        if issue_id in self._raised:
-            self._raised.discard(issue_id)
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
 
-    @callback
-    def async_clear_all(self) -> None:
-        """Remove every issue this entry raised (on unload)."""
-        for issue_id in list(self._raised):
-            self._clear(issue_id)
-
-
-@dataclass(kw_only=True)
-class SmartParkData:
-    """Runtime data of a park entry."""
-
-    profile: ParkProfile
-    clients: dict[str, GatewayClient]
-    pollers: dict[str, GatewayPoller]
-    coordinators: dict[tuple[str, Tier], SmartParkCoordinator] = field(default_factory=dict)
-    issues: OfflineIssues
-    audit: AuditLog
-    incidents: IncidentManager = field(init=False)
-    one_key: OneKeyAlarms = field(init=False)
-    linkage: FireLinkage = field(init=False)
-    broadcast: BroadcastManager = field(init=False)
-    enterprises: EnterpriseRegistry = field(init=False)
-    # Each capability adds its runtime object here.
-
-
-type SmartParkConfigEntry = ConfigEntry[SmartParkData]
-
-
+# A coordinator: (gateway id, tier).
+type PollKey = tuple[str, Tier]
 type ReadingsHook = Callable[[str, Tier, dict[str, DeviceReading]], Awaitable[None]]
 
 # How long a stopping poll may take to end after its cancellation, before its connection is closed (and

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP, Platform
@@ -34,7 +35,8 @@ from .const import (
     DEFAULT_OFFLINE_THRESHOLD,
     DOMAIN,
 )
-from .coordinator import OfflineIssues, SmartParkConfigEntry, SmartParkCoordinator, SmartParkData
+from .coordinator import OfflineIssues, SmartParkCoordinator
+from .data import ParkPolls, SmartParkConfigEntry, SmartParkData
 from .engine.catalogue import Tier
 from .engine.modbus import GatewayClient, GatewayOfflineError, GatewayPoller, async_close_all
 from .engine.profile import ParkProfile, ProfileError, parse_profile
@@ -51,6 +53,7 @@ from .entity import (
 )
 from .incidents import async_setup_incidents, async_setup_one_key
 from .linkage import async_setup_linkage
+from .repairs import RepairIssues
 from .services import async_setup_services
 
 PLATFORMS = [
@@ -77,96 +80,32 @@ def default_gateway(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) -> bool:
-    """Set up a park from a config entry."""
-    try:
-        # parse_profile reads the built-in catalogue from disk on first use.
-        profile = await hass.async_add_executor_job(
-            parse_profile, entry.data[CONF_PROFILE], default_gateway(entry.data)
-        )
-    except ProfileError as err:
-        # The flows only store valid profiles; a catalogue change in an update can still break one.
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="stored_profile_invalid",
-            translation_placeholders={"error": str(err)},
-        ) from err
+    """Set up a park: profile, connections and first polls, capabilities, devices, platforms, poll loops.
 
-    options = entry.options
-    clients = {gw_id: GatewayClient(gateway) for gw_id, gateway in profile.gateways.items()}
+    Every resource is released through ``entry.async_on_unload`` as soon as it exists, and every failure
+    leaves here as a translated ``ConfigEntryError``/``ConfigEntryNotReady``: HA runs the on-unload callbacks
+    for those (not for other exceptions), so a failed set-up leaks no connection, timer or repair issue.
+    """
+    profile = await _async_load_profile(hass, entry)
+    repairs = RepairIssues(hass)
+    entry.async_on_unload(repairs.async_clear_all)
     try:
-        # One dead gateway must not keep the rest of the park dark: set up when any gateway answers; the
-        # dead one's entities start unavailable and its coordinators reconnect with backoff.
-        offline: dict[str, GatewayOfflineError] = {}
-        for gw_id, client in clients.items():
-            try:
-                await client.async_connect()
-            except GatewayOfflineError as err:
-                offline[gw_id] = err
-        if len(offline) == len(clients):
-            first_id, first_error = next(iter(offline.items()))
-            raise ConfigEntryNotReady(
-                translation_domain=DOMAIN,
-                translation_key="gateway_offline",
-                translation_placeholders={"gateway": first_id, "error": str(first_error)},
-            ) from first_error
-        pollers = {
-            gw_id: GatewayPoller(
-                client,
-                (device for device in profile.devices.values() if device.gateway == gw_id),
-                max_gap=int(options.get(CONF_MAX_GAP, DEFAULT_MAX_GAP)),
-                offline_retry=float(options.get(CONF_OFFLINE_RETRY, DEFAULT_OFFLINE_RETRY)),
-            )
-            for gw_id, client in clients.items()
-        }
-        issues = OfflineIssues(
-            hass, profile, float(options.get(CONF_OFFLINE_THRESHOLD, DEFAULT_OFFLINE_THRESHOLD))
-        )
+        polls = await _async_first_polls(hass, entry, profile, repairs)
         audit = AuditLog(
-            hass, entry.entry_id, profile.id, int(options.get(CONF_AUDIT_SIZE, DEFAULT_AUDIT_SIZE))
+            hass, entry.entry_id, profile.id, int(entry.options.get(CONF_AUDIT_SIZE, DEFAULT_AUDIT_SIZE))
         )
         await audit.async_load()
-        runtime = SmartParkData(profile=profile, clients=clients, pollers=pollers, issues=issues, audit=audit)
-        for gw_id, poller in pollers.items():
-            for tier in sorted(poller.tiers(), key=list(Tier).index):
-                runtime.coordinators[(gw_id, tier)] = SmartParkCoordinator(
-                    hass,
-                    entry,
-                    poller=poller,
-                    gateway_id=gw_id,
-                    tier=tier,
-                    interval=float(options.get(CONF_INTERVAL[tier], DEFAULT_INTERVAL[tier])),
-                    issues=issues,
-                )
-        # Wait for every first refresh before acting on a failure, so none still polls a closed client.
-        results = await asyncio.gather(
-            *(
-                coordinator.async_refresh()
-                if gw_id in offline
-                else coordinator.async_config_entry_first_refresh()
-                for (gw_id, _tier), coordinator in runtime.coordinators.items()
-            ),
-            return_exceptions=True,
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-    except BaseException:
-        # Setup failed: nothing will call unload, so the connections are closed here.
-        await async_close_all(clients.values())
+        runtime = await _async_setup_capabilities(hass, entry, polls, audit, repairs)
+    except (ConfigEntryError, ConfigEntryNotReady):
         raise
-
+    except Exception as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="setup_failed",
+            translation_placeholders={"error": str(err) or type(err).__name__},
+        ) from err
     entry.runtime_data = runtime
-    # The enterprise registry creates the park's and its own devices before the field devices reached
-    # through them.
-    runtime.enterprises = await async_setup_enterprises(hass, entry)
-    # Capabilities set up here, after the first polls and before the platforms that show them.
-    # Incidents first: the linkage, the one-key terminals and the gas detectors open them.
-    runtime.incidents = await async_setup_incidents(hass, entry)
-    runtime.one_key = await async_setup_one_key(hass, entry)
-    runtime.linkage = await async_setup_linkage(hass, entry)
-    # Broadcast after the linkage: fire priority uses its PIN, and the alternation pauses its bells.
-    runtime.broadcast = await async_setup_broadcast(hass, entry)
-    _async_register_devices(hass, entry, profile)
+    _async_register_devices(hass, entry, runtime)
 
     async def _async_close_on_stop(_event: Event) -> None:
         await _async_stop_polling(runtime)
@@ -178,17 +117,130 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) ->
     return True
 
 
-def _async_register_devices(hass: HomeAssistant, entry: SmartParkConfigEntry, profile: ParkProfile) -> None:
+async def _async_load_profile(hass: HomeAssistant, entry: SmartParkConfigEntry) -> ParkProfile:
+    """The stored profile, parsed; a translated error when an update made it invalid."""
+    try:
+        # parse_profile reads the built-in catalogue from disk on first use.
+        return await hass.async_add_executor_job(
+            parse_profile, entry.data[CONF_PROFILE], default_gateway(entry.data)
+        )
+    except ProfileError as err:
+        # The flows only store valid profiles; a catalogue change in an update can still break one.
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="stored_profile_invalid",
+            translation_placeholders={"error": str(err)},
+        ) from err
+
+
+async def _async_first_polls(
+    hass: HomeAssistant, entry: SmartParkConfigEntry, profile: ParkProfile, repairs: RepairIssues
+) -> ParkPolls:
+    """Connect the gateways and poll every tier once; the connections close on unload or failure.
+
+    One dead gateway must not keep the rest of the park dark: set up when any gateway answers; the dead
+    one's entities start unavailable and its coordinators reconnect with backoff.
+    """
+    options = entry.options
+    clients = {gw_id: GatewayClient(gateway) for gw_id, gateway in profile.gateways.items()}
+    entry.async_on_unload(partial(async_close_all, clients.values()))
+    offline: dict[str, GatewayOfflineError] = {}
+    for gw_id, client in clients.items():
+        try:
+            await client.async_connect()
+        except GatewayOfflineError as err:
+            offline[gw_id] = err
+    if len(offline) == len(clients):
+        first_id, first_error = next(iter(offline.items()))
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="gateway_offline",
+            translation_placeholders={"gateway": first_id, "error": str(first_error)},
+        ) from first_error
+    pollers = {
+        gw_id: GatewayPoller(
+            client,
+            (device for device in profile.devices.values() if device.gateway == gw_id),
+            max_gap=int(options.get(CONF_MAX_GAP, DEFAULT_MAX_GAP)),
+            offline_retry=float(options.get(CONF_OFFLINE_RETRY, DEFAULT_OFFLINE_RETRY)),
+        )
+        for gw_id, client in clients.items()
+    }
+    issues = OfflineIssues(
+        repairs, profile, float(options.get(CONF_OFFLINE_THRESHOLD, DEFAULT_OFFLINE_THRESHOLD))
+    )
+    coordinators = {
+        (gw_id, tier): SmartParkCoordinator(
+            hass,
+            entry,
+            poller=poller,
+            gateway_id=gw_id,
+            tier=tier,
+            interval=float(options.get(CONF_INTERVAL[tier], DEFAULT_INTERVAL[tier])),
+            issues=issues,
+        )
+        for gw_id, poller in pollers.items()
+        for tier in sorted(poller.tiers(), key=list(Tier).index)
+    }
+    # Wait for every first refresh before acting on a failure, so none still polls a closed client.
+    results = await asyncio.gather(
+        *(
+            coordinator.async_refresh()
+            if gw_id in offline
+            else coordinator.async_config_entry_first_refresh()
+            for (gw_id, _tier), coordinator in coordinators.items()
+        ),
+        return_exceptions=True,
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return ParkPolls(
+        profile=profile, clients=clients, pollers=pollers, coordinators=coordinators, issues=issues
+    )
+
+
+async def _async_setup_capabilities(
+    hass: HomeAssistant, entry: SmartParkConfigEntry, polls: ParkPolls, audit: AuditLog, repairs: RepairIssues
+) -> SmartParkData:
+    """Set up each capability after the first polls and before the platforms, handing it what it uses.
+
+    The order is the arguments': the enterprise registry creates the park's device before the field devices
+    reached through it; incidents come before the linkage, the one-key terminals and the gas detectors that
+    open them; broadcast after the linkage (fire priority uses its PIN, the alternation pauses its bells).
+    """
+    enterprises = await async_setup_enterprises(hass, entry, polls, audit)
+    incidents = await async_setup_incidents(hass, entry, polls, audit)
+    one_key = await async_setup_one_key(hass, entry, polls, incidents, audit)
+    linkage = await async_setup_linkage(hass, entry, polls, incidents=incidents, audit=audit, repairs=repairs)
+    broadcast = await async_setup_broadcast(hass, entry, polls, linkage=linkage, audit=audit, repairs=repairs)
+    return SmartParkData(
+        profile=polls.profile,
+        clients=polls.clients,
+        pollers=polls.pollers,
+        coordinators=polls.coordinators,
+        issues=polls.issues,
+        audit=audit,
+        enterprises=enterprises,
+        incidents=incidents,
+        one_key=one_key,
+        linkage=linkage,
+        broadcast=broadcast,
+    )
+
+
+def _async_register_devices(hass: HomeAssistant, entry: SmartParkConfigEntry, runtime: SmartParkData) -> None:
     """Register gateways, field devices and linkage groups, parents first; remove devices no longer listed.
 
     Runs after the enterprise registry (park and enterprise devices) and the linkage (its groups), so every
     device the entry shows is wanted here: a device kept keeps its area, its user-given name and its entities'
     ids across reloads.
     """
+    profile = runtime.profile
     park = device_identifier(profile, "park")
     wanted: set[tuple[str, str]] = {park}
     # Enterprise devices (created by the registry) stay, moved-out ones too: they keep their history.
-    wanted |= {enterprise_identifier(profile, e_id) for e_id in entry.runtime_data.enterprises.records}
+    wanted |= {enterprise_identifier(profile, e_id) for e_id in runtime.enterprises.records}
     for gateway in profile.gateways.values():
         async_register_device(hass, entry.entry_id, gateway_device_info(profile, gateway))
         wanted.add(device_identifier(profile, gateway.id))
@@ -196,7 +248,7 @@ def _async_register_devices(hass: HomeAssistant, entry: SmartParkConfigEntry, pr
         info = park_device_info(profile, device)
         async_register_device(hass, entry.entry_id, info, via=park_device_parent(profile, device))
         wanted.add(device_identifier(profile, device.id))
-    for group in entry.runtime_data.linkage.groups.values():
+    for group in runtime.linkage.groups.values():
         async_register_device(hass, entry.entry_id, linkage_group_info(profile, group), via=park)
         wanted.add(linkage_group_identifier(profile, group.id))
     registry = dr.async_get(hass)
@@ -219,8 +271,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) -
     """Unload a park and close its gateway connections."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
-        entry.runtime_data.issues.async_clear_all()
-        await entry.runtime_data.audit.async_flush()
-        await entry.runtime_data.enterprises.async_flush()
-        await _async_stop_polling(entry.runtime_data)
+        runtime = entry.runtime_data
+        await runtime.audit.async_flush()
+        await runtime.enterprises.async_flush()
+        await _async_stop_polling(runtime)
     return unloaded

@@ -22,7 +22,7 @@ from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_call_later
 
-from ..audit import Category, Outcome, Source
+from ..audit import AuditLog, Category, Outcome, Source
 from ..const import (
     CONF_BROADCAST_ALTERNATION,
     CONF_BROADCAST_BELL_SECONDS,
@@ -33,11 +33,11 @@ from ..const import (
     DEFAULT_BROADCAST_MESSAGE_REPEATS,
     LOGGER,
 )
-from ..linkage import LinkageState
+from ..linkage import FireLinkage, LinkageState
 from .model import Broadcast, BroadcastBlocked, BroadcastCallback, Message, Zone
 
 if TYPE_CHECKING:
-    from ..coordinator import SmartParkConfigEntry
+    from ..data import SmartParkConfigEntry
 
 # Longest one play of the message may take before the bells come back (GB 50116 asks for 10–30 s per play).
 MESSAGE_SECONDS_MAX: Final = 60.0
@@ -120,6 +120,8 @@ class Alternation:
         entry: SmartParkConfigEntry,
         manager: Holder,
         *,
+        linkage: FireLinkage,
+        audit: AuditLog,
         bell_seconds: float,
         repeats: int,
         slot: int,
@@ -127,7 +129,8 @@ class Alternation:
         self.hass = hass
         self.entry = entry
         self.manager = manager
-        self.linkage = entry.runtime_data.linkage
+        self.linkage = linkage
+        self._record = audit.scoped(Category.BROADCAST)
         self.bell_seconds = bell_seconds
         self.repeats = repeats
         self.slot = slot
@@ -157,11 +160,10 @@ class Alternation:
         self.entry.async_create_task(self.hass, job, name)
 
     def _audit(self, cycle: Cycle, action: str, outcome: Outcome = Outcome.OK, **data: Any) -> None:
-        self.entry.runtime_data.audit.record(
-            Category.BROADCAST,
+        self._record(
             action,
-            source=Source.SYSTEM,
-            outcome=outcome,
+            Source.SYSTEM,
+            outcome,
             target=f"alternation:{cycle.group_id}",
             **data,
         )
@@ -304,7 +306,12 @@ class Alternation:
 
 
 def async_setup_alternation(
-    hass: HomeAssistant, entry: SmartParkConfigEntry, manager: Holder
+    hass: HomeAssistant,
+    entry: SmartParkConfigEntry,
+    manager: Holder,
+    *,
+    linkage: FireLinkage,
+    audit: AuditLog,
 ) -> Alternation | None:
     """The alternation, when the option is on and some linkage group has broadcast zones."""
     options = entry.options
@@ -314,6 +321,8 @@ def async_setup_alternation(
         hass,
         entry,
         manager,
+        linkage=linkage,
+        audit=audit,
         bell_seconds=float(options.get(CONF_BROADCAST_BELL_SECONDS, DEFAULT_BROADCAST_BELL_SECONDS)),
         repeats=int(options.get(CONF_BROADCAST_MESSAGE_REPEATS, DEFAULT_BROADCAST_MESSAGE_REPEATS)),
         slot=int(options.get(CONF_BROADCAST_EVACUATION_SLOT, DEFAULT_BROADCAST_EVACUATION_SLOT)),

@@ -24,7 +24,7 @@ from ..errors import failed, invalid
 from .model import ATTR_MESSAGE, Broadcast, Controller, MessageKind
 
 if TYPE_CHECKING:
-    from ..coordinator import SmartParkConfigEntry
+    from ..data import ParkPolls
 
 CMD_STOP, CMD_PRESET, CMD_URL = 0, 1, 2
 STATUS_KEYS: Final = ("play_state", "current_message", "active_zones", "fetch_status")
@@ -66,15 +66,13 @@ def take_reading(controller: Controller, reading: DeviceReading) -> bool:
 class ControllerIO:
     """Talks to one park's broadcast controllers through their gateways' clients."""
 
-    def __init__(
-        self, hass: HomeAssistant, entry: SmartParkConfigEntry, controllers: Mapping[str, Controller]
-    ) -> None:
+    def __init__(self, hass: HomeAssistant, polls: ParkPolls, controllers: Mapping[str, Controller]) -> None:
         self.hass = hass
-        self.entry = entry
+        self.polls = polls
         self.controllers = controllers
 
     def _client_of(self, controller: Controller) -> GatewayClient:
-        return self.entry.runtime_data.pollers[controller.device.gateway].client
+        return self.polls.pollers[controller.device.gateway].client
 
     async def async_write(self, controller: Controller, values: Mapping[str, int]) -> None:
         """Write holding registers by key, contiguous runs in one request each, the command last."""
@@ -113,7 +111,7 @@ class ControllerIO:
 
     async def _async_http_base(self, controller: Controller) -> str:
         """The controller's HTTP API: the gateway's host, the port it publishes in ``http_port``."""
-        gateway = self.entry.runtime_data.profile.gateways[controller.device.gateway]
+        gateway = self.polls.profile.gateways[controller.device.gateway]
         point = controller.points.get("http_port")
         port = 0
         if point is not None and gateway.protocol == "tcp" and gateway.host:

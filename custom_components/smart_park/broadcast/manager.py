@@ -15,11 +15,14 @@ from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 
-from ..audit import Source, source_of
-from ..const import DOMAIN, LOGGER
+from ..audit import AuditLog, Source, source_of
+from ..const import LOGGER
 from ..engine.catalogue import Tier
 from ..engine.modbus import DeviceReading, ModbusError
 from ..errors import failed, invalid
+from ..hooks import async_subscribe_polls
+from ..linkage import FireLinkage
+from ..repairs import RepairIssues
 from . import messages, targets
 from .alternation import Alternation, async_setup_alternation
 from .arbitration import blockers, end_reason, settle
@@ -38,7 +41,7 @@ from .model import (
 from .scheduler import BroadcastScheduler
 
 if TYPE_CHECKING:
-    from ..coordinator import SmartParkConfigEntry
+    from ..data import ParkPolls, SmartParkConfigEntry
 
 ISSUE_AMPLIFIER_FAULT: Final = "broadcast_amplifier_fault"
 
@@ -46,24 +49,37 @@ ISSUE_AMPLIFIER_FAULT: Final = "broadcast_amplifier_fault"
 class BroadcastManager(BroadcastScheduler):
     """Every broadcast controller of one park, the broadcasts on them and the queue."""
 
-    def __init__(self, hass: HomeAssistant, entry: SmartParkConfigEntry) -> None:
-        super().__init__(hass, entry)
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartParkConfigEntry,
+        polls: ParkPolls,
+        *,
+        linkage: FireLinkage,
+        audit: AuditLog,
+        repairs: RepairIssues,
+    ) -> None:
+        super().__init__(hass, entry, polls, linkage=linkage, audit=audit)
+        self.repairs = repairs
         self.alternation: Alternation | None = None
 
     # --- life cycle -----------------------------------------------------------------------------------
 
-    @callback
-    def async_start(self) -> None:
+    async def async_start(self) -> None:
         """Take the first polls' readings and follow the coordinators."""
-        runtime = self.entry.runtime_data
         gateways = {controller.device.gateway for controller in self.controllers.values()}
-        for (gateway_id, _tier), coordinator in runtime.coordinators.items():
-            if gateway_id not in gateways:
-                continue
-            coordinator.hooks.append(self._async_on_readings)
-            for device_id, reading in (coordinator.data or {}).items():
-                if device_id in self.controllers:
-                    self._take_reading(self.controllers[device_id], reading)
+        await async_subscribe_polls(
+            self.polls.coordinators,
+            lambda key: key[0] in gateways,
+            self._async_on_readings,
+            # The state only: a programme that ended while nobody watched is not this set-up's to end.
+            replay=lambda _gateway_id, _tier, readings: self._take_readings(readings),
+        )
+
+    def _take_readings(self, readings: dict[str, DeviceReading]) -> None:
+        for device_id, reading in readings.items():
+            if device_id in self.controllers:
+                self._take_reading(self.controllers[device_id], reading)
 
     @callback
     def async_unload(self) -> None:
@@ -74,10 +90,6 @@ class BroadcastManager(BroadcastScheduler):
             self._close(broadcast, EndReason.UNLOADED, None)
         self.active.clear()
         self.queue.clear()
-        for controller in self.controllers.values():
-            if controller.issue_raised:
-                ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(controller))
-                controller.issue_raised = False
 
     # --- zones and messages ---------------------------------------------------------------------------
 
@@ -136,22 +148,17 @@ class BroadcastManager(BroadcastScheduler):
 
     def _update_issue(self, controller: Controller) -> None:
         """A critical repair issue while the amplifier reports a fault; gone (and audited) when it clears."""
-        if controller.amplifier_fault and not controller.issue_raised:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                self._issue_id(controller),
-                is_fixable=False,
-                is_persistent=False,
+        raised = self.repairs.is_raised(issue_id := self._issue_id(controller))
+        if controller.amplifier_fault and not raised:
+            self.repairs.create(
+                issue_id,
+                ISSUE_AMPLIFIER_FAULT,
                 severity=ir.IssueSeverity.CRITICAL,
-                translation_key=ISSUE_AMPLIFIER_FAULT,
-                translation_placeholders={"controller": controller.device.name},
+                placeholders={"controller": controller.device.name},
             )
-            controller.issue_raised = True
             self._audit("amplifier_fault", Source.FIELD, target=controller.id, fault=True)
-        elif not controller.amplifier_fault and controller.issue_raised:
-            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(controller))
-            controller.issue_raised = False
+        elif not controller.amplifier_fault and raised:
+            self.repairs.delete(issue_id)
             self._audit("amplifier_fault", Source.FIELD, target=controller.id, fault=False)
 
     async def _async_on_readings(
@@ -301,10 +308,18 @@ class BroadcastManager(BroadcastScheduler):
         }
 
 
-async def async_setup_broadcast(hass: HomeAssistant, entry: SmartParkConfigEntry) -> BroadcastManager:
+async def async_setup_broadcast(
+    hass: HomeAssistant,
+    entry: SmartParkConfigEntry,
+    polls: ParkPolls,
+    *,
+    linkage: FireLinkage,
+    audit: AuditLog,
+    repairs: RepairIssues,
+) -> BroadcastManager:
     """Create the park's broadcast manager and, when enabled, the bells/message alternation."""
-    manager = BroadcastManager(hass, entry)
-    manager.async_start()
+    manager = BroadcastManager(hass, entry, polls, linkage=linkage, audit=audit, repairs=repairs)
+    await manager.async_start()
     entry.async_on_unload(manager.async_unload)
-    manager.alternation = async_setup_alternation(hass, entry, manager)
+    manager.alternation = async_setup_alternation(hass, entry, manager, linkage=linkage, audit=audit)
     return manager

@@ -236,7 +236,6 @@ class Controller:
     fetch_status: int = 0
     volumes: dict[int, int] = field(default_factory=dict)
     amplifier_fault: bool = False
-    issue_raised: bool = False
 
     @property
     def id(self) -> str:

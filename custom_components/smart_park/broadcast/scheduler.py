@@ -21,10 +21,11 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 from homeassistant.util.ulid import ulid_now
 
-from ..audit import Category, Outcome, Source, source_of
+from ..audit import AuditLog, Category, Outcome, Source, source_of
 from ..const import LOGGER
 from ..engine.modbus import ModbusError
 from ..errors import invalid
+from ..linkage import FireLinkage
 from ..listeners import Listeners
 from .arbitration import blockers, default_volume, queue_order, victims
 from .controller import CMD_STOP, ControllerIO
@@ -42,7 +43,7 @@ from .model import (
 )
 
 if TYPE_CHECKING:
-    from ..coordinator import SmartParkConfigEntry
+    from ..data import ParkPolls, SmartParkConfigEntry
 
 
 def _local(value: datetime | None) -> str:
@@ -52,17 +53,29 @@ def _local(value: datetime | None) -> str:
 class BroadcastScheduler:
     """The active broadcasts of one park's controllers and the queue waiting for them."""
 
-    def __init__(self, hass: HomeAssistant, entry: SmartParkConfigEntry) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartParkConfigEntry,
+        polls: ParkPolls,
+        *,
+        linkage: FireLinkage,
+        audit: AuditLog,
+    ) -> None:
         self.hass = hass
         self.entry = entry
-        self.profile = entry.runtime_data.profile
+        self.polls = polls
+        self.profile = polls.profile
+        # Fire priority is authorised as the linkage's commands are (HA admin or its PIN).
+        self.linkage = linkage
+        self._audit = audit.scoped(Category.BROADCAST)
         self.controllers = build_controllers(self.profile)
         self.zones: dict[str, Zone] = {
             zone.id: zone for controller in self.controllers.values() for zone in controller.zones.values()
         }
         self.active: dict[str, Broadcast] = {}
         self.queue: list[Broadcast] = []
-        self.io = ControllerIO(hass, entry, self.controllers)
+        self.io = ControllerIO(hass, polls, self.controllers)
         self._lock = asyncio.Lock()
         self._callbacks: list[tuple[BroadcastCallback, Broadcast]] = []
         self._listeners: Listeners[[]] = Listeners()
@@ -89,28 +102,6 @@ class BroadcastScheduler:
                 except Exception:
                     LOGGER.exception("Error in a callback of broadcast %s", broadcast.id)
             self._notify()
-
-    def _audit(
-        self,
-        action: str,
-        source: Source,
-        outcome: Outcome = Outcome.OK,
-        *,
-        target: str | None = None,
-        context: Context | None = None,
-        user_id: str | None = None,
-        **data: Any,
-    ) -> None:
-        self.entry.runtime_data.audit.record(
-            Category.BROADCAST,
-            action,
-            source=source,
-            outcome=outcome,
-            user_id=user_id,
-            target=target,
-            context=context,
-            **data,
-        )
 
     # --- transitions ----------------------------------------------------------------------------------
 
@@ -250,7 +241,7 @@ class BroadcastScheduler:
             return
         if context.user_id is None and command == "broadcast":
             return
-        await self.entry.runtime_data.linkage.async_authorise(command, None, context, pin)
+        await self.linkage.async_authorise(command, None, context, pin)
 
     def _refuse(self, broadcast: Broadcast, blocker: Broadcast) -> ServiceValidationError:
         self._audit(

@@ -14,7 +14,7 @@ from homeassistant.core import Context, HomeAssistant, ServiceCall, SupportsResp
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_register_admin_service
 
-from ..audit import Category, Source, source_of
+from ..audit import Source, source_of
 from ..const import DOMAIN
 from ..entry import ENTRY_FIELD, call_entry
 from ..errors import invalid
@@ -41,8 +41,7 @@ async def async_export(
     """Write the registry as CSV to ``<config>/smart_park/`` (audited: it may hold personal data)."""
     file = await async_export_file(hass, path)
     await async_write_export_file(hass, file, path, export_csv(registry.records.values(), personal=personal))
-    registry.entry.runtime_data.audit.record(
-        Category.ENTERPRISE,
+    registry.audit(
         "export",
         source=source,
         context=context,

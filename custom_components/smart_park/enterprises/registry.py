@@ -22,9 +22,9 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_change
 from homeassistant.util import dt as dt_util
 
-from ..audit import Category, Outcome, Source
+from ..audit import AuditLog, Category, Outcome, Source
 from ..const import DOMAIN
-from ..coordinator import SmartParkConfigEntry
+from ..data import ParkPolls, SmartParkConfigEntry
 from ..engine.catalogue import Tier
 from ..engine.modbus import DeviceReading
 from ..engine.profile import ParkProfile
@@ -35,6 +35,7 @@ from ..entity import (
     enterprise_identifier,
     park_info,
 )
+from ..hooks import async_subscribe_polls
 from ..listeners import Listeners
 from .consumption import MeterBook, MeterKind, MeterMonth, TrackedMeter
 from .figures import audit_data, check_period, latest_period, next_figures, park_totals
@@ -61,10 +62,14 @@ def _form_row(values: Mapping[str, Any]) -> RawRow:
 class EnterpriseRegistry:
     """Enterprise records, figures and meter months of one park."""
 
-    def __init__(self, hass: HomeAssistant, entry: SmartParkConfigEntry, profile: ParkProfile) -> None:
+    def __init__(
+        self, hass: HomeAssistant, entry: SmartParkConfigEntry, profile: ParkProfile, audit: AuditLog
+    ) -> None:
         self.hass = hass
         self.entry = entry
         self.profile = profile
+        # Records every change and export of the registry.
+        self.audit = audit.scoped(Category.ENTERPRISE)
         self.records: dict[str, EnterpriseRecord] = {}
         self.updated_at: dict[str, datetime] = {}
         self.figures: dict[str, dict[str, MonthlyFigures]] = {}
@@ -236,8 +241,7 @@ class EnterpriseRegistry:
             data.update(added=list(plan.added), updated=list(plan.updated), unchanged=len(plan.unchanged))
             if len(plan.records) == 1:
                 data["enterprise"] = plan.records[0].id
-        self.entry.runtime_data.audit.record(
-            Category.ENTERPRISE,
+        self.audit(
             action,
             source=source,
             outcome=outcome,
@@ -299,8 +303,7 @@ class EnterpriseRegistry:
             new_figures = {**self.figures, enterprise_id: {**periods, period: figures}}
             await self._store.async_save(RegistryData(self.records, self.updated_at, new_figures))
             self.figures = new_figures
-            self.entry.runtime_data.audit.record(
-                Category.ENTERPRISE,
+            self.audit(
                 "correct_figures" if previous else "record_figures",
                 source=source,
                 target=enterprise_id,
@@ -381,22 +384,21 @@ class EnterpriseRegistry:
         }
 
 
-async def async_setup_enterprises(hass: HomeAssistant, entry: SmartParkConfigEntry) -> EnterpriseRegistry:
+async def async_setup_enterprises(
+    hass: HomeAssistant, entry: SmartParkConfigEntry, polls: ParkPolls, audit: AuditLog
+) -> EnterpriseRegistry:
     """Load the registry, follow the meters' polls and refresh the month-bound sensors each midnight."""
-    runtime = entry.runtime_data
-    registry = EnterpriseRegistry(hass, entry, runtime.profile)
+    registry = EnterpriseRegistry(hass, entry, polls.profile, audit)
     await registry.async_load()
-    async_register_device(hass, entry.entry_id, park_info(runtime.profile))
+    async_register_device(hass, entry.entry_id, park_info(polls.profile))
     for record in registry.records.values():
         registry.async_register_enterprise_device(record)
-    tiers = {(meter.gateway, meter.point.tier) for meter in registry.meters.values()}
-    for key in tiers:
-        coordinator = runtime.coordinators.get(key)
-        if coordinator is None:
-            continue
-        coordinator.hooks.append(registry.async_readings)
-        # The first polls ran before this: take their readings now.
-        registry.take_readings(key[1], coordinator.data or {})
+    # The first polls ran before this: their readings are taken now.
+    await async_subscribe_polls(
+        polls.coordinators,
+        {(meter.gateway, meter.point.tier) for meter in registry.meters.values()},
+        registry.async_readings,
+    )
     entry.async_on_unload(
         async_track_time_change(hass, registry.async_notify_all, hour=0, minute=0, second=0)
     )

@@ -40,7 +40,8 @@ from .terminals import Terminal, counter_step, find_terminals
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from ..coordinator import SmartParkConfigEntry
+    from ..audit import AuditLog
+    from ..data import ParkPolls, SmartParkConfigEntry
 
 __all__ = [
     "ATTR_INCIDENT_ID",
@@ -75,10 +76,12 @@ __all__ = [
 ]
 
 
-async def async_setup_incidents(hass: HomeAssistant, entry: SmartParkConfigEntry) -> IncidentManager:
+async def async_setup_incidents(
+    hass: HomeAssistant, entry: SmartParkConfigEntry, polls: ParkPolls, audit: AuditLog
+) -> IncidentManager:
     """Load the park's incidents and watch its gas detectors."""
-    manager = IncidentManager(hass, entry)
+    manager = IncidentManager(hass, entry, polls.profile, audit)
     await manager.async_load()
     entry.async_on_unload(manager.async_flush)
-    await async_watch_gas(entry, manager)
+    await async_watch_gas(polls, manager, audit)
     return manager

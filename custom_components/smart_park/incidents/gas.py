@@ -12,15 +12,16 @@ from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.util import dt as dt_util
 
-from ..audit import Category, Source
+from ..audit import AuditLog, Category, Source
 from ..const import LOGGER
 from ..engine.catalogue import Tier
 from ..engine.modbus import PRIORITY, DeviceReading, ModbusError, ReadBlock, decode_point
+from ..hooks import async_subscribe_polls
 from .manager import IncidentManager
 from .model import IncidentKind
 
 if TYPE_CHECKING:
-    from ..coordinator import SmartParkConfigEntry
+    from ..data import ParkPolls
     from ..engine.profile import Device
 
 # The catalogue point whose rising edge opens a gas incident.
@@ -39,13 +40,13 @@ class GasAlarms:
     the concentration raises ``gas_concentration_peak`` when it is higher.
     """
 
-    def __init__(self, entry: SmartParkConfigEntry, incidents: IncidentManager) -> None:
-        self.entry = entry
+    def __init__(self, polls: ParkPolls, incidents: IncidentManager, audit: AuditLog) -> None:
+        self.polls = polls
         self.incidents = incidents
-        self.audit = entry.runtime_data.audit
+        self.audit = audit
         self.detectors: dict[str, Device] = {
             device.id: device
-            for device in entry.runtime_data.profile.devices.values()
+            for device in polls.profile.devices.values()
             if any(point.key == GAS_ALARM_KEY for point in device.points)
         }
         # Last seen alarm state per detector; missing until first read (HA start is not an edge).
@@ -63,7 +64,7 @@ class GasAlarms:
     async def _async_read_concentration(self, device: Device, tier: Tier) -> Any:
         """The detector's concentration now (None when it has none or does not answer)."""
         point = next((p for p in device.points if p.key == GAS_CONCENTRATION_KEY), None)
-        poller = self.entry.runtime_data.pollers.get(device.gateway)
+        poller = self.polls.pollers.get(device.gateway)
         if point is None or poller is None:
             return None
         block = ReadBlock(point.table, point.address, point.count, (point,))
@@ -153,14 +154,10 @@ class GasAlarms:
         await self.async_handle(tier, readings)
 
 
-async def async_watch_gas(entry: SmartParkConfigEntry, incidents: IncidentManager) -> GasAlarms:
+async def async_watch_gas(polls: ParkPolls, incidents: IncidentManager, audit: AuditLog) -> GasAlarms:
     """Take the first polls of the park's gas detectors as baseline and follow the next ones."""
-    gas = GasAlarms(entry, incidents)
-    coordinators = entry.runtime_data.coordinators
-    for key in gas.tiers():
-        if (coordinator := coordinators.get(key)) is not None:
-            # The first polls ran before this hook existed: they are the baseline, and an alarm already
-            # active then (with no incident open from before a restart) opens one now.
-            await gas.async_handle(key[1], coordinator.data or {})
-            coordinator.hooks.append(gas.async_hook)
+    gas = GasAlarms(polls, incidents, audit)
+    # The first polls ran before this hook existed: they are the baseline, and an alarm already active then
+    # (with no incident open from before a restart) opens one now.
+    await async_subscribe_polls(polls.coordinators, gas.tiers(), gas.async_hook)
     return gas

@@ -26,7 +26,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from ..audit import Category, Outcome, Source, source_of
+from ..audit import AuditLog, Category, Outcome, Source, source_of
 from ..const import DOMAIN
 from ..errors import invalid
 from ..listeners import Listeners
@@ -42,7 +42,7 @@ from .model import (
 )
 
 if TYPE_CHECKING:
-    from ..coordinator import SmartParkConfigEntry
+    from ..data import SmartParkConfigEntry
     from ..engine.profile import ParkProfile
 
 STORAGE_VERSION: Final = 1
@@ -67,11 +67,13 @@ type IncidentListener = Callable[[Incident], None]
 class IncidentManager:
     """The incidents of one park."""
 
-    def __init__(self, hass: HomeAssistant, entry: SmartParkConfigEntry) -> None:
+    def __init__(
+        self, hass: HomeAssistant, entry: SmartParkConfigEntry, profile: ParkProfile, audit: AuditLog
+    ) -> None:
         self.hass = hass
         self.entry = entry
-        self.profile: ParkProfile = entry.runtime_data.profile
-        self.audit = entry.runtime_data.audit
+        self.profile = profile
+        self.audit = audit
         self._seq = 0
         # Insertion order is opening order; pruning drops the oldest closed ones.
         self._incidents: dict[str, Incident] = {}

@@ -30,16 +30,17 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from ..audit import Category, Outcome, Source
+from ..audit import AuditLog, Category, Outcome, Source
 from ..const import DOMAIN, LOGGER
 from ..engine.catalogue import Tier
 from ..engine.modbus import DeviceReading, ModbusError
+from ..hooks import async_subscribe_polls
 from .manager import IncidentManager
 from .model import Incident, IncidentKind
 from .terminals import Terminal, counter_step, find_terminals
 
 if TYPE_CHECKING:
-    from ..coordinator import SmartParkConfigEntry
+    from ..data import ParkPolls, SmartParkConfigEntry
 
 EVENT_PRESSED: Final = "pressed"
 EVENT_CANCELLED: Final = "cancelled"
@@ -53,12 +54,20 @@ type TerminalListener = Callable[[str, dict[str, Any]], None]
 class OneKeyAlarms:
     """The one-key alarm terminals of a park."""
 
-    def __init__(self, hass: HomeAssistant, entry: SmartParkConfigEntry, incidents: IncidentManager) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartParkConfigEntry,
+        polls: ParkPolls,
+        incidents: IncidentManager,
+        audit: AuditLog,
+    ) -> None:
         self.hass = hass
         self.entry = entry
+        self.polls = polls
         self.incidents = incidents
-        self.audit = entry.runtime_data.audit
-        self.terminals = find_terminals(entry.runtime_data.profile.devices)
+        self.audit = audit
+        self.terminals = find_terminals(polls.profile.devices)
         self._by_device: dict[str, list[Terminal]] = {}
         for terminal in self.terminals.values():
             self._by_device.setdefault(terminal.device.id, []).append(terminal)
@@ -232,10 +241,13 @@ class OneKeyAlarms:
             # After a restart an acknowledged incident's lamp is asserted again.
             terminal.lamp_wanted = self._lamp_wanted(terminal)
         gateways = {terminal.device.gateway for terminal in self.terminals.values()}
-        for (gateway_id, _tier), coordinator in self.entry.runtime_data.coordinators.items():
-            if gateway_id in gateways:
-                self.handle(coordinator.data or {})
-                coordinator.hooks.append(self.async_hook)
+        await async_subscribe_polls(
+            self.polls.coordinators,
+            lambda key: key[0] in gateways,
+            self.async_hook,
+            # The baseline only: lamps are scheduled below, once every terminal's state is known.
+            replay=lambda _gateway_id, _tier, readings: self.handle(readings),
+        )
         for terminal in self.terminals.values():
             if terminal.needs_lamp_write or (terminal.lamp_wanted and terminal.lamp_seen is None):
                 self._schedule_lamp(terminal)
@@ -268,7 +280,7 @@ class OneKeyAlarms:
         """Write the lamp until it matches what is wanted, or until a write fails (the next poll retries)."""
         if terminal.lock.locked():
             return
-        poller = self.entry.runtime_data.pollers[terminal.device.gateway]
+        poller = self.polls.pollers[terminal.device.gateway]
         async with terminal.lock:
             while True:
                 wanted = terminal.lamp_wanted
@@ -323,8 +335,14 @@ class OneKeyAlarms:
             self.incidents.update_detail(incident.id, {"lamp": "failed", "lamp_error": str(err)})
 
 
-async def async_setup_one_key(hass: HomeAssistant, entry: SmartParkConfigEntry) -> OneKeyAlarms:
+async def async_setup_one_key(
+    hass: HomeAssistant,
+    entry: SmartParkConfigEntry,
+    polls: ParkPolls,
+    incidents: IncidentManager,
+    audit: AuditLog,
+) -> OneKeyAlarms:
     """Find the park's terminals, take the first polls as baseline and follow the next ones."""
-    alarms = OneKeyAlarms(hass, entry, entry.runtime_data.incidents)
+    alarms = OneKeyAlarms(hass, entry, polls, incidents, audit)
     await alarms.async_start()
     return alarms

@@ -16,7 +16,7 @@ from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from ..audit import Category, Outcome, Source
+from ..audit import AuditLog, Category, Outcome, Source
 from ..const import (
     CONF_LINKAGE_CONFIRMATION,
     CONF_LINKAGE_SCOPE,
@@ -27,7 +27,10 @@ from ..const import (
 )
 from ..engine.catalogue import Tier
 from ..engine.modbus import DeviceReading, ModbusError
+from ..hooks import async_subscribe_polls
+from ..incidents import IncidentManager
 from ..listeners import Listeners
+from ..repairs import RepairIssues
 from .drive import BellDrive, take_reading
 from .episodes import Episodes
 from .groups import Controller, ControllerRef, GroupRuntime, InputRef, build_groups
@@ -35,7 +38,7 @@ from .repairs import FaultIssues
 from .state import Confirmation, InputKind, LinkageState, Transition
 
 if TYPE_CHECKING:
-    from ..coordinator import SmartParkConfigEntry
+    from ..data import ParkPolls, SmartParkConfigEntry
 
 STORAGE_VERSION: Final = 1
 
@@ -43,10 +46,21 @@ STORAGE_VERSION: Final = 1
 class LinkageCore:
     """Every linkage group of one park, as the field drives it."""
 
-    def __init__(self, hass: HomeAssistant, entry: SmartParkConfigEntry) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartParkConfigEntry,
+        polls: ParkPolls,
+        *,
+        incidents: IncidentManager,
+        audit: AuditLog,
+        repairs: RepairIssues,
+    ) -> None:
         self.hass = hass
         self.entry = entry
-        self.profile = entry.runtime_data.profile
+        self.polls = polls
+        self.profile = polls.profile
+        self._record = audit.scoped(Category.LINKAGE)
         options = entry.options
         self.groups = build_groups(
             self.profile,
@@ -63,9 +77,11 @@ class LinkageCore:
         # Inputs whose last read succeeded; missing ones (not read since start) are unreadable.
         self._readable: dict[str, bool] = {}
         self._listeners: Listeners[[]] = Listeners()
-        self._drive = BellDrive(entry, self.groups, self._on_bells_unconfirmed, self._on_bells_confirmed)
-        self._episodes = Episodes(entry)
-        self._issues = FaultIssues(hass, self.profile.id)
+        self._drive = BellDrive(
+            polls.pollers, self.groups, self._on_bells_unconfirmed, self._on_bells_confirmed
+        )
+        self._episodes = Episodes(incidents, self.profile)
+        self._issues = FaultIssues(repairs, self.profile.id)
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.linkage", atomic_writes=True
         )
@@ -88,23 +104,13 @@ class LinkageCore:
 
     async def async_start(self) -> None:
         """Hook into the coordinators and re-assert every controller's bells (after a restart mid-alarm)."""
-        runtime = self.entry.runtime_data
         # Only the polls that read an input or a controller (the slow tier of a meter gateway has neither).
-        devices = [runtime.profile.devices[d] for d in {*self._device_inputs, *self.controllers}]
+        devices = [self.profile.devices[d] for d in {*self._device_inputs, *self.controllers}]
         wanted = {(device.gateway, point.tier) for device in devices for point in device.points}
-        for key, coordinator in runtime.coordinators.items():
-            if key in wanted:
-                coordinator.hooks.append(self._async_on_readings)
-                # The first polls ran before this hook: they are the inputs' first reads (a dead gateway's
-                # inputs stay unreadable, so a restored alarm cannot be reset until they are read).
-                if coordinator.data is not None:
-                    await self._async_on_readings(key[0], key[1], coordinator.data)
+        # The first polls ran before this hook: they are the inputs' first reads (a dead gateway's inputs
+        # stay unreadable, so a restored alarm cannot be reset until they are read).
+        await async_subscribe_polls(self.polls.coordinators, wanted, self._async_on_readings)
         await self.async_drive()
-
-    @callback
-    def async_clear_issues(self) -> None:
-        """Remove the repair issues (on unload)."""
-        self._issues.clear(self.groups.values())
 
     def _save(self) -> None:
         self._store.async_delay_save(self._data_to_save, 0)
@@ -147,7 +153,7 @@ class LinkageCore:
                         touched.add(ref.group_id)
             if device_id in self.controllers:
                 group, controller = self.controllers[device_id]
-                poll_started = self.entry.runtime_data.coordinators[(gateway_id, tier)].poll_started
+                poll_started = self.polls.coordinators[(gateway_id, tier)].poll_started
                 if take_reading(controller, reading, poll_started):
                     touched.add(group.id)
         now = dt_util.utcnow()
@@ -217,8 +223,7 @@ class LinkageCore:
         user_id: str | None = None,
         **data: Any,
     ) -> None:
-        self.entry.runtime_data.audit.record(
-            Category.LINKAGE,
+        self._record(
             action,
             source=source,
             outcome=outcome,

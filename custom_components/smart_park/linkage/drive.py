@@ -19,7 +19,7 @@ from ..engine.modbus import DeviceReading, ModbusError
 from .groups import Controller, GroupRuntime
 
 if TYPE_CHECKING:
-    from ..coordinator import SmartParkConfigEntry
+    from ..engine.modbus import GatewayPoller
 
 # Seconds before retrying an unconfirmed bell write, by consecutive failures (first retry: the next poll).
 RETRY_BACKOFF: Final = (0.0, 0.5, 1.0, 2.0, 5.0)
@@ -70,12 +70,12 @@ class BellDrive:
 
     def __init__(
         self,
-        entry: SmartParkConfigEntry,
+        pollers: Mapping[str, GatewayPoller],
         groups: Mapping[str, GroupRuntime],
         on_unconfirmed: UnconfirmedCallback,
         on_confirmed: ConfirmedCallback,
     ) -> None:
-        self.entry = entry
+        self.pollers = pollers
         self.groups = groups
         # Groups whose alarm bells are paused while the evacuation message plays (bell/message alternation).
         self.paused: set[str] = set()
@@ -104,7 +104,7 @@ class BellDrive:
             want = self.wanted(group, controller)
             if controller.confirmed == want:
                 return  # another task confirmed it while this one waited
-            poller = self.entry.runtime_data.pollers[controller.device.gateway]
+            poller = self.pollers[controller.device.gateway]
             try:
                 await poller.client.async_write_coils(
                     controller.device.unit, controller.address, want, verify=True

@@ -7,28 +7,26 @@ place. The episode's incident id is persisted with the groups, so a restart mid-
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from homeassistant.core import Context
 
-from ..incidents import IncidentKind
+from ..engine.profile import ParkProfile
+from ..incidents import IncidentKind, IncidentManager
 from .groups import GroupRuntime, InputRef
 from .state import Transition
-
-if TYPE_CHECKING:
-    from ..coordinator import SmartParkConfigEntry
 
 
 class Episodes:
     """The fire incident of each group's current alarm episode (from the alarm until its reset)."""
 
-    def __init__(self, entry: SmartParkConfigEntry) -> None:
-        self.entry = entry
+    def __init__(self, incidents: IncidentManager, profile: ParkProfile) -> None:
+        self.incidents = incidents
+        self.profile = profile
         self.incident_ids: dict[str, str] = {}
 
     def restore(self, stored: Mapping[str, str], groups: Mapping[str, GroupRuntime]) -> None:
         """Take back the episodes of the groups still latched after a restart."""
-        incidents = self.entry.runtime_data.incidents
+        incidents = self.incidents
         for group_id, group in groups.items():
             if not group.machine.latched:
                 continue
@@ -50,7 +48,7 @@ class Episodes:
         """Building and floor of an input (a park-wide group's input is in its device's building)."""
         if ref is None:
             return group.building, None
-        return group.building or self.entry.runtime_data.profile.devices[ref.device_id].building, ref.floor
+        return group.building or self.profile.devices[ref.device_id].building, ref.floor
 
     def track(self, group: GroupRuntime, transition: Transition, context: Context | None) -> None:
         """A new alarm episode opens a fire incident; a new input while latched moves it to the new place.
@@ -58,7 +56,7 @@ class Episodes:
         A new episode (the first alarm after a reset) always opens a new incident, even while the last
         episode's is still open, so ``smart_park_incident_opened`` announces every fire.
         """
-        incidents = self.entry.runtime_data.incidents
+        incidents = self.incidents
         first = next((group.inputs[i] for i in transition.inputs if i in group.inputs), None)
         building, floor = self._place(group, first)
         detail = {"group": group.id, "inputs": sorted(group.machine.seen)}

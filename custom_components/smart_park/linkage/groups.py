@@ -72,7 +72,6 @@ class GroupRuntime:
     building: str | None
     controllers: list[Controller]
     inputs: dict[str, InputRef]
-    raised_issue: bool = False
     issue_faults: frozenset[str] = frozenset()
 
     @property

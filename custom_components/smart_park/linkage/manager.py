@@ -17,7 +17,7 @@ from homeassistant.exceptions import ConfigEntryError, ServiceValidationError
 from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 
-from ..audit import Outcome, source_of
+from ..audit import AuditLog, Outcome, source_of
 from ..const import (
     CONF_LINKAGE_PIN_HASH,
     CONF_LINKAGE_TEST_DURATION,
@@ -26,13 +26,15 @@ from ..const import (
 )
 from ..engine.profile import ProfileError
 from ..errors import invalid
+from ..incidents import IncidentManager
+from ..repairs import RepairIssues
 from .auth import PinGuard
 from .core import LinkageCore
 from .groups import GroupRuntime
 from .state import LinkageGroup, LinkageRefused, Transition
 
 if TYPE_CHECKING:
-    from ..coordinator import SmartParkConfigEntry
+    from ..data import ParkPolls, SmartParkConfigEntry
 
 # What a command does to one group's state machine: (machine, now, user id) -> its transitions.
 type Apply = Callable[[LinkageGroup, datetime, str | None], list[Transition]]
@@ -41,8 +43,17 @@ type Apply = Callable[[LinkageGroup, datetime, str | None], list[Transition]]
 class FireLinkage(LinkageCore):
     """Every linkage group of one park, with the commands people give it."""
 
-    def __init__(self, hass: HomeAssistant, entry: SmartParkConfigEntry) -> None:
-        super().__init__(hass, entry)
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartParkConfigEntry,
+        polls: ParkPolls,
+        *,
+        incidents: IncidentManager,
+        audit: AuditLog,
+        repairs: RepairIssues,
+    ) -> None:
+        super().__init__(hass, entry, polls, incidents=incidents, audit=audit, repairs=repairs)
         options = entry.options
         self.test_duration = float(options.get(CONF_LINKAGE_TEST_DURATION, DEFAULT_LINKAGE_TEST_DURATION))
         self._pins = PinGuard(options.get(CONF_LINKAGE_PIN_HASH))
@@ -256,14 +267,22 @@ class FireLinkage(LinkageCore):
         }
 
 
-async def async_setup_linkage(hass: HomeAssistant, entry: SmartParkConfigEntry) -> FireLinkage:
+async def async_setup_linkage(
+    hass: HomeAssistant,
+    entry: SmartParkConfigEntry,
+    polls: ParkPolls,
+    *,
+    incidents: IncidentManager,
+    audit: AuditLog,
+    repairs: RepairIssues,
+) -> FireLinkage:
     """Create the park's linkage, restore it and re-assert the bells.
 
     A profile whose controllers cannot be driven (bell coils not contiguous) fails the setup with the same
     translated error as any other stored profile that is no longer valid.
     """
     try:
-        linkage = FireLinkage(hass, entry)
+        linkage = FireLinkage(hass, entry, polls, incidents=incidents, audit=audit, repairs=repairs)
     except ProfileError as err:
         raise ConfigEntryError(
             translation_domain=DOMAIN,
@@ -273,5 +292,4 @@ async def async_setup_linkage(hass: HomeAssistant, entry: SmartParkConfigEntry) 
     await linkage.async_load()
     await linkage.async_start()
     entry.async_on_unload(linkage.async_stop)
-    entry.async_on_unload(linkage.async_clear_issues)
     return linkage

@@ -1,24 +1,22 @@
 """The repair issue of a linkage group with faults (controller offline, mains, battery, bell circuit...).
 
-One critical issue per group, raised while it has faults and removed when they clear or the park unloads.
+One critical issue per group, raised while it has faults and removed when they clear; the park's
+:class:`~..repairs.RepairIssues` removes it on unload.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
-from ..const import DOMAIN
+from ..repairs import RepairIssues
 from .groups import GroupRuntime
 
 
 class FaultIssues:
     """Keeps each group's ``linkage_fault`` repair issue true to its faults."""
 
-    def __init__(self, hass: HomeAssistant, profile_id: str) -> None:
-        self.hass = hass
+    def __init__(self, repairs: RepairIssues, profile_id: str) -> None:
+        self.repairs = repairs
         self.profile_id = profile_id
 
     def _issue_id(self, group: GroupRuntime) -> str:
@@ -31,24 +29,11 @@ class FaultIssues:
             return
         group.issue_faults = faults
         if faults:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
+            self.repairs.create(
                 self._issue_id(group),
-                is_fixable=False,
+                "linkage_fault",
                 severity=ir.IssueSeverity.CRITICAL,
-                translation_key="linkage_fault",
-                translation_placeholders={"group": group.name, "faults": ", ".join(sorted(faults))},
+                placeholders={"group": group.name, "faults": ", ".join(sorted(faults))},
             )
-            group.raised_issue = True
-        elif group.raised_issue:
-            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(group))
-            group.raised_issue = False
-
-    def clear(self, groups: Iterable[GroupRuntime]) -> None:
-        """Remove every issue raised (on unload)."""
-        for group in groups:
-            if group.raised_issue:
-                ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(group))
-                group.raised_issue = False
-            group.issue_faults = frozenset()
+        else:
+            self.repairs.delete(self._issue_id(group))
