@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import Context, HomeAssistant, ServiceResponse
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.common import MockUser
 
 from custom_components.smart_park.audit import AuditEntry, Category
-from custom_components.smart_park.const import CONF_PROFILE, DOMAIN
+from custom_components.smart_park.const import DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
-from custom_components.smart_park.engine.profile import parse_profile
 from simulator.server import BroadcastRecord, ParkSimulator, WriteRecord
 
-from .conftest import entry_options
+from .conftest import ParkFactory, entry_options
 
 PARK_ID = "bc_park"
 PA, PA2 = "pa", "pa2"
@@ -53,36 +50,14 @@ def broadcast_document(port: int = 5020) -> dict[str, Any]:
     }
 
 
-async def start_simulator(seconds: float = PLAY_SECONDS) -> ParkSimulator:
-    """The park's simulator with the controllers' HTTP APIs on."""
-    sim = ParkSimulator(
-        parse_profile(broadcast_document()),
-        port_override={"gw1": 0},
-        dynamics=False,
-        http_audio=True,
-        broadcast_seconds=seconds,
+async def start_park(
+    park_factory: ParkFactory, seconds: float = PLAY_SECONDS, **options: Any
+) -> tuple[SmartParkConfigEntry, ParkSimulator]:
+    """The park set up in HA (polls on demand, ``options`` on top) against its simulator with the
+    controllers' HTTP APIs on; a message plays ``seconds``."""
+    return await park_factory(
+        broadcast_document(), options=entry_options(**options), http_audio=True, broadcast_seconds=seconds
     )
-    await sim.start()
-    return sim
-
-
-async def setup_park(hass: HomeAssistant, sim: ParkSimulator, **options: Any) -> SmartParkConfigEntry:
-    """The park set up in HA against ``sim``, polls on demand."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="广播测试园",
-        unique_id=PARK_ID,
-        data={
-            CONF_HOST: "127.0.0.1",
-            CONF_PORT: sim.ports["gw1"],
-            CONF_PROFILE: copy.deepcopy(broadcast_document(sim.ports["gw1"])),
-        },
-        options=entry_options(**options),
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry  # type: ignore[return-value]
 
 
 async def call(

@@ -27,6 +27,7 @@ from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from custom_components.smart_park.engine.catalogue import Tier
 from custom_components.smart_park.engine.profile import parse_profile
 from simulator.server import ParkSimulator
+from tests.conftest import SimulatorFactory
 
 PARK_ID = "test_park"
 PARK_NAME = "测试小微园"
@@ -173,20 +174,19 @@ ParkFactory = Callable[..., Awaitable[tuple[SmartParkConfigEntry, ParkSimulator]
 
 
 @pytest.fixture
-async def park_factory(hass: HomeAssistant, socket_enabled: None) -> AsyncIterator[ParkFactory]:
+async def park_factory(hass: HomeAssistant, park_simulator: SimulatorFactory) -> AsyncIterator[ParkFactory]:
     """Start a park: ``await park_factory(document, *, options=None, platforms=None, unique_id=None, ...)``.
 
     Starts the simulator of ``document`` (a profile dict) on ephemeral ports over real TCP, builds the
     MockConfigEntry (CONF_HOST/PORT/PROFILE with the bound ports, title and unique id from the park), adds
     it and sets it up (only ``platforms`` when given), and returns ``(entry, simulator)``. At teardown every
-    entry still loaded is unloaded and every simulator stopped.
+    entry still loaded is unloaded, then tests/conftest.py's ``park_simulator`` stops the simulators.
 
     - ``options``: the entry options; None means :func:`entry_options` (polls on demand), ``{}`` the defaults.
     - ``setup=False``: the entry is added but not set up (a test that seeds storage or stops a gateway first).
     - ``title``/``unique_id``: default to the park's name and id.
     - any other keyword goes to :class:`ParkSimulator` (``http_audio``, ``broadcast_seconds``, ...).
     """
-    simulators: list[ParkSimulator] = []
     entries: list[MockConfigEntry] = []
     patchers: list[Any] = []
 
@@ -201,14 +201,7 @@ async def park_factory(hass: HomeAssistant, socket_enabled: None) -> AsyncIterat
         **simulator_options: Any,
     ) -> tuple[SmartParkConfigEntry, ParkSimulator]:
         document = copy.deepcopy(document)
-        sim = ParkSimulator(
-            parse_profile(document),
-            port_override={gateway["id"]: 0 for gateway in document["gateways"]},
-            dynamics=simulator_options.pop("dynamics", False),
-            **simulator_options,
-        )
-        await sim.start()
-        simulators.append(sim)
+        sim = await park_simulator(document, **simulator_options)
         for gateway in document["gateways"]:
             gateway["port"] = sim.ports[gateway["id"]]
         first = document["gateways"][0]["id"]
@@ -239,5 +232,3 @@ async def park_factory(hass: HomeAssistant, socket_enabled: None) -> AsyncIterat
             await hass.async_block_till_done()
     for patcher in patchers:
         patcher.stop()
-    for sim in simulators:
-        await sim.stop()

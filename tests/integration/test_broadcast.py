@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import string
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -45,11 +44,11 @@ from .broadcast_helpers import (
     call,
     controller_writes,
     plays,
-    setup_park,
-    start_simulator,
+    start_park,
     zone_entity,
     zone_state,
 )
+from .conftest import ParkFactory
 from .helpers import async_poll, entity_state
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -62,28 +61,29 @@ FIRE_EVACUATION, GENERAL_NOTICE, DRILL_START = 1, 7, 4
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[ParkSimulator]:
-    """The broadcast park's simulator."""
-    simulator = await start_simulator()
-    yield simulator
-    await simulator.stop()
-
-
-@pytest.fixture
 def options() -> dict[str, Any]:
     """Extra entry options."""
     return {}
 
 
 @pytest.fixture
-async def park(
-    hass: HomeAssistant, sim: ParkSimulator, options: dict[str, Any]
-) -> AsyncIterator[SmartParkConfigEntry]:
+async def bc_park(
+    park_factory: ParkFactory, options: dict[str, Any]
+) -> tuple[SmartParkConfigEntry, ParkSimulator]:
+    """The park in HA and its simulator."""
+    return await start_park(park_factory, **options)
+
+
+@pytest.fixture
+def sim(bc_park: tuple[SmartParkConfigEntry, ParkSimulator]) -> ParkSimulator:
+    """The broadcast park's simulator."""
+    return bc_park[1]
+
+
+@pytest.fixture
+def park(bc_park: tuple[SmartParkConfigEntry, ParkSimulator]) -> SmartParkConfigEntry:
     """The park in HA."""
-    entry = await setup_park(hass, sim, **options)
-    yield entry
-    await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+    return bc_park[0]
 
 
 async def finish(hass: HomeAssistant, park: SmartParkConfigEntry, sim: ParkSimulator, device: str) -> None:
@@ -273,11 +273,15 @@ async def test_queued_broadcast_expires(
     assert plays(sim, after=count) == []
 
 
+@pytest.mark.parametrize("options", [{CONF_LINKAGE_PIN_HASH: hash_pin(PIN)}])
 async def test_fire_priority_needs_admin_automation_or_pin(
-    hass: HomeAssistant, sim: ParkSimulator, hass_admin_user: MockUser, hass_read_only_user: MockUser
+    hass: HomeAssistant,
+    park: SmartParkConfigEntry,
+    sim: ParkSimulator,
+    hass_admin_user: MockUser,
+    hass_read_only_user: MockUser,
 ) -> None:
     """A non-admin user gets fire priority only with the linkage PIN; lower priorities are open to all."""
-    park = await setup_park(hass, sim, **{CONF_LINKAGE_PIN_HASH: hash_pin(PIN)})
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "broadcast", hass_read_only_user, zones=[f"{PA}.1"], preset="1", priority="fire")
     assert err.value.translation_key == "linkage_admin_or_pin_required"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +25,8 @@ from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from custom_components.smart_park.engine.catalogue import Tier
 from simulator.server import ParkSimulator
 
-from .broadcast_helpers import PA, PA2, broadcast_audit, call, plays, setup_park, start_simulator, zone_state
+from .broadcast_helpers import PA, PA2, broadcast_audit, call, plays, start_park, zone_state
+from .conftest import ParkFactory
 from .helpers import async_poll
 
 # The clock is freezegun's from the start (HA's event loop runs on it too), ticking with real time so that
@@ -48,29 +48,30 @@ ALTERNATION = {
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[ParkSimulator]:
-    """The broadcast park's simulator; a message plays MESSAGE_SECONDS per repeat (simulated time)."""
-    simulator = await start_simulator(seconds=MESSAGE_SECONDS)
-    yield simulator
-    await simulator.stop()
-
-
-@pytest.fixture
 def options() -> dict[str, Any]:
     """Alternation on."""
     return ALTERNATION
 
 
 @pytest.fixture
-async def park(
-    hass: HomeAssistant, sim: ParkSimulator, options: dict[str, Any]
-) -> AsyncIterator[SmartParkConfigEntry]:
-    """The park in HA (on the controlled clock, see pytestmark)."""
-    entry = await setup_park(hass, sim, **options)
-    yield entry
-    if entry.state is ConfigEntryState.LOADED:
-        await hass.config_entries.async_unload(entry.entry_id)
-        await hass.async_block_till_done()
+async def bc_park(
+    park_factory: ParkFactory, options: dict[str, Any]
+) -> tuple[SmartParkConfigEntry, ParkSimulator]:
+    """The park in HA (on the controlled clock, see pytestmark); a message plays MESSAGE_SECONDS per repeat
+    (simulated time)."""
+    return await start_park(park_factory, seconds=MESSAGE_SECONDS, **options)
+
+
+@pytest.fixture
+def sim(bc_park: tuple[SmartParkConfigEntry, ParkSimulator]) -> ParkSimulator:
+    """The broadcast park's simulator."""
+    return bc_park[1]
+
+
+@pytest.fixture
+def park(bc_park: tuple[SmartParkConfigEntry, ParkSimulator]) -> SmartParkConfigEntry:
+    """The park in HA."""
+    return bc_park[0]
 
 
 def bells_on(sim: ParkSimulator) -> bool:

@@ -36,7 +36,8 @@ from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from custom_components.smart_park.engine.catalogue import Tier
 from simulator.server import ParkSimulator
 
-from .broadcast_helpers import PA, PA2, broadcast_audit, call, plays, setup_park, start_simulator, zone_entity
+from .broadcast_helpers import PA, PA2, broadcast_audit, call, plays, start_park, zone_entity
+from .conftest import ParkFactory
 from .helpers import async_poll
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -111,19 +112,25 @@ async def engine(hass: HomeAssistant, tts_cache: Path) -> AsyncIterator[SpeechEn
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[ParkSimulator]:
-    """The broadcast park's simulator; a text plays for a moment."""
-    simulator = await start_simulator(seconds=0.2)
-    yield simulator
-    await simulator.stop()
+async def bc_park(
+    park_factory: ParkFactory, engine: SpeechEngine
+) -> tuple[SmartParkConfigEntry, ParkSimulator]:
+    """The park in HA and its simulator; a text plays for a moment."""
+    return await start_park(park_factory, seconds=0.2)
+
+
+@pytest.fixture
+def sim(bc_park: tuple[SmartParkConfigEntry, ParkSimulator]) -> ParkSimulator:
+    """The broadcast park's simulator."""
+    return bc_park[1]
 
 
 @pytest.fixture
 async def park(
-    hass: HomeAssistant, engine: SpeechEngine, sim: ParkSimulator
+    hass: HomeAssistant, bc_park: tuple[SmartParkConfigEntry, ParkSimulator]
 ) -> AsyncIterator[tuple[SmartParkConfigEntry, str]]:
     """The park in HA, and HA's HTTP server on a real 127.0.0.1 port as its internal URL."""
-    entry = await setup_park(hass, sim)
+    entry = bc_park[0]
     # Started last: serving freezes the routes, and the media_player platform registers views at setup.
     server = TestServer(hass.http.app, host="127.0.0.1")
     await server.start_server()

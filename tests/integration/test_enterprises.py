@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
@@ -27,9 +26,8 @@ from custom_components.smart_park.const import CONF_PROFILE, DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from custom_components.smart_park.enterprises import Status
 from simulator.server import ParkSimulator
-from tests.conftest import SimulatorFactory
 
-from .conftest import entry_options
+from .conftest import ParkFactory
 from .helpers import find_device
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -81,22 +79,18 @@ def enterprise_document(port: int = 5020) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def ent_simulator(park_simulator: SimulatorFactory) -> ParkSimulator:
-    """The simulator of the enterprise park."""
-    return await park_simulator(enterprise_document())
+async def ent_simulator(park_factory: ParkFactory) -> ParkSimulator:
+    """The simulator of the enterprise park; its entry is added to HA, not set up (see ent_entry)."""
+    _entry, sim = await park_factory(enterprise_document(), setup=False)
+    return sim
 
 
 @pytest.fixture
-def ent_entry(ent_simulator: ParkSimulator) -> MockConfigEntry:
-    """The enterprise park's entry."""
-    port = ent_simulator.ports["gw1"]
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="企业测试园",
-        unique_id=PARK,
-        data={CONF_HOST: "127.0.0.1", CONF_PORT: port, CONF_PROFILE: enterprise_document(port)},
-        options=entry_options(),
-    )
+def ent_entry(hass: HomeAssistant, ent_simulator: ParkSimulator) -> MockConfigEntry:
+    """The enterprise park's entry (added by ent_simulator)."""
+    entry = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, PARK)
+    assert isinstance(entry, MockConfigEntry)
+    return entry
 
 
 @pytest.fixture
@@ -105,7 +99,6 @@ async def ent_park(
 ) -> AsyncIterator[SmartParkConfigEntry]:
     """The enterprise park set up, with the config dir in a temporary folder (imports and exports)."""
     hass.config.config_dir = str(tmp_path)
-    ent_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(ent_entry.entry_id)
     await hass.async_block_till_done()
     yield ent_entry  # type: ignore[misc]

@@ -58,7 +58,6 @@ async def park(
 ) -> AsyncIterator[SmartParkConfigEntry]:
     """The enterprise park, set up on 15 June 2025 (the frozen time) in China Standard Time."""
     await hass.config.async_set_time_zone("Asia/Shanghai")
-    ent_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(ent_entry.entry_id)
     await hass.async_block_till_done()
     yield ent_entry  # type: ignore[misc]
