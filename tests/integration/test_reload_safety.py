@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from unittest.mock import patch
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
@@ -139,3 +140,32 @@ async def test_home_assistant_stop_with_polls_running(hass: HomeAssistant, park_
     assert time.monotonic() - started < 5
     assert not client.connected
     await assert_polling_stopped(sim)
+
+
+@pytest.mark.parametrize("stage", ["first polls", "capabilities"])
+async def test_setup_cancelled_closes_its_connections(
+    hass: HomeAssistant, park_factory: ParkFactory, stage: str
+) -> None:
+    """A set-up cancelled at shutdown (mid first polls or later) leaves no connection open (on-unload)."""
+    entry, sim = await park_factory(safety_document(), options={}, setup=False)
+    reached = asyncio.Event()
+
+    async def hang(_self: object) -> None:
+        reached.set()
+        await asyncio.Event().wait()
+
+    if stage == "first polls":
+        for device_id in SLOW_UNITS:
+            sim.delay_replies(device_id, 5.0)  # the first polls are in flight when the set-up is cancelled
+    with patch("custom_components.smart_park.lifecycle.AuditLog.async_load", hang):
+        setup = asyncio.create_task(hass.config_entries.async_setup(entry.entry_id))
+        if stage == "first polls":
+            await requests_in_flight(sim)
+        else:
+            await asyncio.wait_for(reached.wait(), 5)  # after the first polls, while loading the audit log
+        assert sim.connection_ids("gw1")
+        setup.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await setup
+    await wait_until("the gateway connection closed", lambda: not sim.connection_ids("gw1"), 2)
+    assert poll_tasks() == []
