@@ -169,3 +169,21 @@ async def test_setup_cancelled_closes_its_connections(
             await setup
     await wait_until("the gateway connection closed", lambda: not sim.connection_ids("gw1"), 2)
     assert poll_tasks() == []
+
+
+async def test_unexpected_setup_error_is_translated_and_leaks_nothing(
+    hass: HomeAssistant, park_factory: ParkFactory
+) -> None:
+    """A capability failing in an unforeseen way: a translated set-up error, connections released."""
+    entry, sim = await park_factory(safety_document(), options={}, setup=False)
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("controller map broken")
+
+    with patch("custom_components.smart_park.lifecycle.async_setup_broadcast", broken):
+        assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert entry.error_reason_translation_key == "setup_failed"
+    assert entry.error_reason_translation_placeholders == {"error": "controller map broken"}
+    await wait_until("the gateway connection closed", lambda: not sim.connection_ids("gw1"), 2)
+    assert poll_tasks() == []
