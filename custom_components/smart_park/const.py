@@ -19,13 +19,13 @@ CONF_MAX_GAP: Final = "max_gap"
 CONF_OFFLINE_THRESHOLD: Final = "offline_threshold"
 CONF_OFFLINE_RETRY: Final = "offline_retry"
 CONF_AUDIT_SIZE: Final = "audit_size"
-# Fire-bell linkage options (see fire_linkage.py).
+# Fire-bell linkage options (see linkage/).
 CONF_LINKAGE_SCOPE: Final = "linkage_scope"
 CONF_LINKAGE_CONFIRMATION: Final = "linkage_confirmation"
 CONF_LINKAGE_TRIGGERS: Final = "linkage_triggers"
 CONF_LINKAGE_PIN_HASH: Final = "linkage_pin_hash"
 CONF_LINKAGE_TEST_DURATION: Final = "linkage_test_duration"
-# Emergency broadcast options: bells/evacuation-message alternation during a fire alarm (see alternation.py).
+# Emergency broadcast options: bells/evacuation-message alternation during a fire alarm (see broadcast/alternation.py).
 CONF_BROADCAST_ALTERNATION: Final = "broadcast_alternation"
 CONF_BROADCAST_BELL_SECONDS: Final = "broadcast_bell_seconds"
 CONF_BROADCAST_MESSAGE_REPEATS: Final = "broadcast_message_repeats"
