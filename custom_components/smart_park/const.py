@@ -25,7 +25,7 @@ CONF_LINKAGE_CONFIRMATION: Final = "linkage_confirmation"
 CONF_LINKAGE_TRIGGERS: Final = "linkage_triggers"
 CONF_LINKAGE_PIN_HASH: Final = "linkage_pin_hash"
 CONF_LINKAGE_TEST_DURATION: Final = "linkage_test_duration"
-# Emergency broadcast options: bells/evacuation-message alternation in a fire alarm (broadcast/alternation.py).
+# Emergency broadcast options: bells/message alternation in a fire alarm (broadcast/alternation.py).
 CONF_BROADCAST_ALTERNATION: Final = "broadcast_alternation"
 CONF_BROADCAST_BELL_SECONDS: Final = "broadcast_bell_seconds"
 CONF_BROADCAST_MESSAGE_REPEATS: Final = "broadcast_message_repeats"
