@@ -1,97 +1,57 @@
-"""Config flow: connection test, zeroconf discovery, park profile, options and reconfigure.
+"""Config flow: connection test, zeroconf discovery, park profile (text, file or fetched) and reconfigure.
 
-The options flow's enterprise pages live in :mod:`.enterprises.options_flow`; its other pages are here.
+The options flow (menu, polling, linkage and broadcast pages) is in :mod:`.options_flow`, its enterprise pages
+in :mod:`.enterprises.options_flow`; the profile form both share is in :mod:`.profile_form`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import probatio as vol
-import yaml
-from homeassistant.config_entries import ConfigEntryState, ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PORT
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.selector import (
-    BooleanSelector,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
-)
+from homeassistant.helpers.selector import TextSelector, TextSelectorConfig
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
-from homeassistant.helpers.translation import async_get_translations
 
 from .const import (
-    CONF_AUDIT_SIZE,
-    CONF_BROADCAST_ALTERNATION,
-    CONF_BROADCAST_BELL_SECONDS,
-    CONF_BROADCAST_EVACUATION_SLOT,
-    CONF_BROADCAST_MESSAGE_REPEATS,
-    CONF_INTERVAL,
-    CONF_LINKAGE_CONFIRMATION,
-    CONF_LINKAGE_PIN_HASH,
-    CONF_LINKAGE_SCOPE,
-    CONF_LINKAGE_TEST_DURATION,
-    CONF_LINKAGE_TRIGGERS,
-    CONF_MAX_GAP,
-    CONF_OFFLINE_RETRY,
-    CONF_OFFLINE_THRESHOLD,
     CONF_PROFILE,
     CONF_PROFILE_PATH,
     CONF_PROFILE_YAML,
-    DEFAULT_AUDIT_SIZE,
-    DEFAULT_BROADCAST_BELL_SECONDS,
-    DEFAULT_BROADCAST_EVACUATION_SLOT,
-    DEFAULT_BROADCAST_MESSAGE_REPEATS,
     DEFAULT_GATEWAY_ID,
-    DEFAULT_INTERVAL,
-    DEFAULT_LINKAGE_CONFIRMATION,
-    DEFAULT_LINKAGE_SCOPE,
-    DEFAULT_LINKAGE_TEST_DURATION,
-    DEFAULT_MAX_GAP,
-    DEFAULT_OFFLINE_RETRY,
-    DEFAULT_OFFLINE_THRESHOLD,
     DEFAULT_PORT,
     DOMAIN,
-    MAX_MAX_GAP,
-    MIN_INTERVAL,
     TXT_GATEWAY,
     TXT_PARK_ID,
     TXT_PARK_NAME,
     TXT_PROFILE_URL,
 )
 from .coordinator import SmartParkConfigEntry
-from .engine.catalogue import Tier
 from .engine.modbus import GatewayOfflineError, async_test_connection
-from .engine.profile import (
-    ENGLISH,
-    MAX_PROFILE_BYTES,
-    ParkProfile,
-    ProfileError,
-    ProfileIssue,
-    load_yaml,
-    parse_profile,
+from .engine.profile import MAX_PROFILE_BYTES
+from .options_flow import SmartParkOptionsFlow
+from .profile_form import (
+    MAX_LISTED_ISSUES,
+    InvalidProfile,
+    ProfileFormMixin,
+    async_render_issues,
 )
-from .enterprises.options_flow import EnterpriseOptionsFlow
-from .linkage import hash_pin
 
-CONF_NEW_PIN = "new_pin"
-CONF_CLEAR_PIN = "clear_pin"
-PIN_PATTERN = re.compile(r"\d{4,12}")
-# Issues listed in the form; the rest are counted.
-MAX_LISTED_ISSUES = 20
+# The profile form's names stay importable from here (tests use async_render_issues and MAX_LISTED_ISSUES).
+__all__ = [
+    "MAX_LISTED_ISSUES",
+    "InvalidProfile",
+    "ProfileFormMixin",
+    "SmartParkConfigFlow",
+    "SmartParkOptionsFlow",
+    "async_render_issues",
+]
+
 FETCH_TIMEOUT = 10
 
 
@@ -136,87 +96,6 @@ def _discovery_updates(
         for gw in gateways
     ]
     return {CONF_PROFILE: {**profile, "gateways": updated}}
-
-
-class InvalidProfile(Exception):
-    """The profile could not be used; ``error`` is the form error key, ``issues`` its details."""
-
-    def __init__(self, error: str, issues: list[ProfileIssue] | None = None) -> None:
-        super().__init__(error)
-        self.error = error
-        self.issues = issues or []
-
-
-def _read_profile_file(config_dir: str, path: str) -> Any:
-    """Read a profile file; only files inside the HA config directory may be read."""
-    root = Path(config_dir).resolve()
-    file = (root / path).resolve()
-    if not file.is_relative_to(root):
-        raise InvalidProfile("path_outside_config")
-    try:
-        with file.open("rb") as handle:
-            # One byte over the cap is enough for load_yaml to refuse the file as too large.
-            raw = handle.read(MAX_PROFILE_BYTES + 1)
-        text = raw.decode("utf-8", errors="replace" if len(raw) > MAX_PROFILE_BYTES else "strict")
-    except (OSError, UnicodeDecodeError) as err:
-        raise InvalidProfile("path_not_readable") from err
-    return load_yaml(text)
-
-
-def _parse(data: Any, host: str, port: int) -> ParkProfile:
-    """Validate a profile document with the tested connection as its default gateway."""
-    try:
-        return parse_profile(data, default_gateway={"host": host, "port": port})
-    except ProfileError as err:
-        raise InvalidProfile("invalid_profile", err.issues) from err
-
-
-async def async_render_issues(hass: HomeAssistant, issues: list[ProfileIssue]) -> str:
-    """Profile issues as a Markdown list in the configured language, each with its path."""
-    translations = await async_get_translations(hass, hass.config.language, "exceptions", {DOMAIN})
-    lines = []
-    for issue in issues[:MAX_LISTED_ISSUES]:
-        key = f"component.{DOMAIN}.exceptions.profile_{issue.code}.message"
-        # Missing keys fall back to English in HA; ENGLISH covers a broken translation cache.
-        message = translations.get(key, ENGLISH[issue.code]).format(**issue.placeholders)
-        lines.append(f"- `{issue.path}`: {message}")
-    if len(issues) > MAX_LISTED_ISSUES:
-        lines.append(f"- … (+{len(issues) - MAX_LISTED_ISSUES})")
-    return "\n".join(lines)
-
-
-class ProfileFormMixin:
-    """Reads, validates and reports a profile the same way in the config and the options flow."""
-
-    hass: HomeAssistant
-
-    async def _async_load_profile(
-        self, user_input: dict[str, Any], host: str, port: int
-    ) -> tuple[dict[str, Any], ParkProfile]:
-        """Profile document and parsed park from the form (YAML text or a file in the config dir)."""
-        text = (user_input.get(CONF_PROFILE_YAML) or "").strip()
-        path = (user_input.get(CONF_PROFILE_PATH) or "").strip()
-        if bool(text) == bool(path):
-            raise InvalidProfile("profile_source")
-        try:
-            if path:
-                data = await self.hass.async_add_executor_job(
-                    _read_profile_file, self.hass.config.config_dir, path
-                )
-            else:
-                # Parsing a large paste takes seconds of CPU: never on the event loop.
-                data = await self.hass.async_add_executor_job(load_yaml, text)
-        except ProfileError as err:
-            raise InvalidProfile("invalid_profile", err.issues) from err
-        profile = await self.hass.async_add_executor_job(_parse, data, host, port)
-        # Only a mapping parses; keep the document as the user gave it.
-        return dict(data), profile
-
-    async def _async_profile_errors(
-        self, err: InvalidProfile, errors: dict[str, str], placeholders: dict[str, str]
-    ) -> None:
-        errors["base"] = err.error
-        placeholders["issues"] = await async_render_issues(self.hass, err.issues)
 
 
 class SmartParkConfigFlow(ProfileFormMixin, ConfigFlow, domain=DOMAIN):
@@ -368,205 +247,3 @@ class SmartParkConfigFlow(ProfileFormMixin, ConfigFlow, domain=DOMAIN):
             ),
             errors=errors,
         )
-
-
-def _seconds(minimum: float, maximum: float, step: float) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum, max=maximum, step=step, mode=NumberSelectorMode.BOX, unit_of_measurement="s"
-        )
-    )
-
-
-def _select(options: list[str], key: str, *, multiple: bool = False) -> SelectSelector:
-    return SelectSelector(
-        SelectSelectorConfig(
-            options=options, translation_key=key, multiple=multiple, mode=SelectSelectorMode.LIST
-        )
-    )
-
-
-# The linkage page's fields (its PIN fields are write-only: never filled from the options).
-_LINKAGE_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_LINKAGE_SCOPE): _select(["building", "park"], CONF_LINKAGE_SCOPE),
-        vol.Required(CONF_LINKAGE_CONFIRMATION): _select(["single", "two_signal"], CONF_LINKAGE_CONFIRMATION),
-        vol.Optional(CONF_LINKAGE_TRIGGERS): _select(["smoke", "gas"], CONF_LINKAGE_TRIGGERS, multiple=True),
-        vol.Required(CONF_LINKAGE_TEST_DURATION): _seconds(1, 600, 1),
-        vol.Optional(CONF_NEW_PIN): TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD)),
-        vol.Optional(CONF_CLEAR_PIN, default=False): BooleanSelector(),
-    }
-)
-# The polling page's fields; built once, as it depends on nothing but the constants.
-_POLLING_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_INTERVAL[Tier.SAFETY]): _seconds(MIN_INTERVAL, 3600, 0.05),
-        vol.Required(CONF_INTERVAL[Tier.FAST]): _seconds(MIN_INTERVAL, 3600, 0.05),
-        vol.Required(CONF_INTERVAL[Tier.NORMAL]): _seconds(MIN_INTERVAL, 86400, 0.05),
-        vol.Required(CONF_INTERVAL[Tier.SLOW]): _seconds(MIN_INTERVAL, 86400, 0.05),
-        vol.Required(CONF_MAX_GAP): NumberSelector(
-            NumberSelectorConfig(min=0, max=MAX_MAX_GAP, step=1, mode=NumberSelectorMode.BOX)
-        ),
-        vol.Required(CONF_OFFLINE_THRESHOLD): _seconds(0, 86400, 1),
-        vol.Required(CONF_OFFLINE_RETRY): _seconds(1, 3600, 1),
-        vol.Required(CONF_AUDIT_SIZE): NumberSelector(
-            NumberSelectorConfig(min=100, max=1_000_000, step=1, mode=NumberSelectorMode.BOX)
-        ),
-        vol.Required(CONF_PROFILE_YAML): TextSelector(TextSelectorConfig(multiline=True)),
-    }
-)
-
-
-class SmartParkOptionsFlow(ProfileFormMixin, EnterpriseOptionsFlow):
-    """A menu of option pages: polling and the park profile, the fire-bell linkage, ...
-
-    Each page applies its own options and keeps the others'; an invalid page changes nothing.
-    """
-
-    MENU: tuple[str, ...] = ("polling", "linkage", "enterprises", "broadcast")
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Choose an option page."""
-        return self.async_show_menu(step_id="init", menu_options=list(self.MENU))
-
-    def _save_and_reload(self, options: dict[str, Any]) -> ConfigFlowResult:
-        """Store a page's options (the others' kept by the caller); a reload applies them."""
-        self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
-        return self.async_create_entry(data=options)
-
-    async def async_step_broadcast(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Emergency broadcast: bells and the evacuation message in turn during a fire alarm."""
-        entry = self.config_entry
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            slot = int(user_input[CONF_BROADCAST_EVACUATION_SLOT])
-            # The slot must be a preset of every controller with a preset table (vendor maps may lack one).
-            if entry.state is ConfigEntryState.LOADED and any(
-                controller.presets and slot not in controller.presets
-                for controller in entry.runtime_data.broadcast.controllers.values()
-            ):
-                errors[CONF_BROADCAST_EVACUATION_SLOT] = "unknown_preset"
-            else:
-                options = {
-                    **entry.options,
-                    **user_input,
-                    CONF_BROADCAST_MESSAGE_REPEATS: int(user_input[CONF_BROADCAST_MESSAGE_REPEATS]),
-                    CONF_BROADCAST_EVACUATION_SLOT: slot,
-                }
-                return self._save_and_reload(options)
-        current = {
-            CONF_BROADCAST_ALTERNATION: False,
-            CONF_BROADCAST_BELL_SECONDS: DEFAULT_BROADCAST_BELL_SECONDS,
-            CONF_BROADCAST_MESSAGE_REPEATS: DEFAULT_BROADCAST_MESSAGE_REPEATS,
-            CONF_BROADCAST_EVACUATION_SLOT: DEFAULT_BROADCAST_EVACUATION_SLOT,
-            **entry.options,
-            **(user_input or {}),
-        }
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_BROADCAST_ALTERNATION): BooleanSelector(),
-                # GB 50116-2013 §4.8.6/§4.8.9: bells 8-20 s, then the message once or twice.
-                vol.Required(CONF_BROADCAST_BELL_SECONDS): _seconds(8, 20, 1),
-                vol.Required(CONF_BROADCAST_MESSAGE_REPEATS): NumberSelector(
-                    NumberSelectorConfig(min=1, max=2, step=1, mode=NumberSelectorMode.SLIDER)
-                ),
-                vol.Required(CONF_BROADCAST_EVACUATION_SLOT): NumberSelector(
-                    NumberSelectorConfig(min=1, max=0xFFFF, step=1, mode=NumberSelectorMode.BOX)
-                ),
-            }
-        )
-        return self.async_show_form(
-            step_id="broadcast",
-            data_schema=self.add_suggested_values_to_schema(schema, current),
-            errors=errors,
-        )
-
-    async def async_step_linkage(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Fire-bell linkage: scope, confirmation rule, triggers, test duration and the operator PIN."""
-        entry = self.config_entry
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            new_pin = user_input.pop(CONF_NEW_PIN, "") or ""
-            clear_pin = user_input.pop(CONF_CLEAR_PIN, False)
-            if new_pin and not PIN_PATTERN.fullmatch(new_pin):
-                errors[CONF_NEW_PIN] = "pin_format"
-            else:
-                options = {**entry.options, **user_input}
-                if clear_pin:
-                    options.pop(CONF_LINKAGE_PIN_HASH, None)
-                elif new_pin:
-                    # Only the salted hash is stored; the PIN itself is never kept.
-                    options[CONF_LINKAGE_PIN_HASH] = await self.hass.async_add_executor_job(hash_pin, new_pin)
-                return self._save_and_reload(options)
-        current = {
-            CONF_LINKAGE_SCOPE: DEFAULT_LINKAGE_SCOPE,
-            CONF_LINKAGE_CONFIRMATION: DEFAULT_LINKAGE_CONFIRMATION,
-            CONF_LINKAGE_TRIGGERS: [],
-            CONF_LINKAGE_TEST_DURATION: DEFAULT_LINKAGE_TEST_DURATION,
-            **entry.options,
-            **(user_input or {}),
-        }
-        return self.async_show_form(
-            step_id="linkage",
-            data_schema=self.add_suggested_values_to_schema(_LINKAGE_SCHEMA, current),
-            errors=errors,
-            description_placeholders={"pin_set": "yes" if CONF_LINKAGE_PIN_HASH in entry.options else "no"},
-        )
-
-    async def async_step_polling(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Poll intervals, read planning, offline handling and the park profile."""
-        entry = self.config_entry
-        errors: dict[str, str] = {}
-        placeholders: dict[str, str] = {"issues": ""}
-        if user_input is not None:
-            result = await self._async_apply_polling(user_input, errors, placeholders)
-            if result is not None:
-                return result
-        current: dict[str, Any] = {
-            **{CONF_INTERVAL[tier]: DEFAULT_INTERVAL[tier] for tier in Tier},
-            CONF_MAX_GAP: DEFAULT_MAX_GAP,
-            CONF_OFFLINE_THRESHOLD: DEFAULT_OFFLINE_THRESHOLD,
-            CONF_OFFLINE_RETRY: DEFAULT_OFFLINE_RETRY,
-            CONF_AUDIT_SIZE: DEFAULT_AUDIT_SIZE,
-            **entry.options,
-            CONF_PROFILE_YAML: yaml.safe_dump(
-                dict(entry.data[CONF_PROFILE]), allow_unicode=True, sort_keys=False
-            ),
-            **(user_input or {}),
-        }
-        return self.async_show_form(
-            step_id="polling",
-            data_schema=self.add_suggested_values_to_schema(_POLLING_SCHEMA, current),
-            errors=errors,
-            description_placeholders={"expected": "", "found": "", **placeholders},
-        )
-
-    async def _async_apply_polling(
-        self, user_input: dict[str, Any], errors: dict[str, str], placeholders: dict[str, str]
-    ) -> ConfigFlowResult | None:
-        """Save the polling page if its profile is valid and of this park; else fill the form's errors."""
-        entry = self.config_entry
-        try:
-            data, profile = await self._async_load_profile(
-                {CONF_PROFILE_YAML: user_input.get(CONF_PROFILE_YAML)},
-                entry.data[CONF_HOST],
-                entry.data[CONF_PORT],
-            )
-        except InvalidProfile as err:
-            await self._async_profile_errors(err, errors, placeholders)
-            return None
-        if profile.id != entry.unique_id:
-            errors["base"] = "park_mismatch"
-            placeholders.update(expected=str(entry.unique_id), found=profile.id)
-            return None
-        options = {
-            **entry.options,
-            **{k: v for k, v in user_input.items() if k != CONF_PROFILE_YAML},
-        }
-        options[CONF_MAX_GAP] = int(options[CONF_MAX_GAP])
-        options[CONF_AUDIT_SIZE] = int(options[CONF_AUDIT_SIZE])
-        # Profile (data) and options change in one update, then one reload applies both.
-        self.hass.config_entries.async_update_entry(
-            entry, title=profile.name, data={**entry.data, CONF_PROFILE: data}, options=options
-        )
-        return self._save_and_reload(options)
