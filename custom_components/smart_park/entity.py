@@ -14,7 +14,8 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN, LOGGER
+from . import ids
+from .const import LOGGER
 from .coordinator import SmartParkCoordinator, SmartParkData
 from .engine.catalogue import Platform, Point, builtin_device_types
 from .engine.profile import Device, Gateway, ParkProfile
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 def device_identifier(profile: ParkProfile, object_id: str) -> tuple[str, str]:
     """Device registry identifier of a gateway or a field device."""
-    return (DOMAIN, f"{profile.id}_{object_id}")
+    return ids.device(profile.id, object_id)
 
 
 @callback
@@ -68,7 +69,7 @@ def gateway_device_info(profile: ParkProfile, gateway: Gateway) -> DeviceInfo:
 
 def enterprise_identifier(profile: ParkProfile, enterprise_id: str) -> tuple[str, str]:
     """Device registry identifier of an enterprise ("." is not allowed in ids: no clash with a device's)."""
-    return device_identifier(profile, f"enterprise.{enterprise_id}")
+    return ids.enterprise_device(profile.id, enterprise_id)
 
 
 def enterprise_device_info(profile: ParkProfile, record: EnterpriseRecord) -> DeviceInfo:
@@ -166,7 +167,7 @@ class SmartParkEntity(CoordinatorEntity[SmartParkCoordinator]):
         profile = coordinator.config_entry.runtime_data.profile
         self.point = point
         self.device_id = device.id
-        self._attr_unique_id = f"{profile.id}_{device.id}_{point.key}"
+        self._attr_unique_id = ids.point(profile.id, device.id, point.key)
         self._attr_device_info = park_device_info(profile, device)
 
     @property
@@ -184,7 +185,7 @@ class SmartParkEntity(CoordinatorEntity[SmartParkCoordinator]):
 
 def linkage_group_identifier(profile: ParkProfile, group_id: str) -> tuple[str, str]:
     """Device registry identifier of a linkage group."""
-    return device_identifier(profile, f"linkage_{group_id}")
+    return ids.linkage_group_device(profile.id, group_id)
 
 
 def linkage_group_info(profile: ParkProfile, group: GroupRuntime) -> DeviceInfo:
@@ -209,7 +210,7 @@ class LinkageGroupEntity(Entity):
         """Initialise the entity."""
         self.linkage = linkage
         self.linkage_group = group
-        self._attr_unique_id = f"{linkage.profile.id}_linkage_{group.id}_{key}"
+        self._attr_unique_id = ids.linkage_group_entity(linkage.profile.id, group.id, key)
         self._attr_device_info = linkage_group_info(linkage.profile, group)
 
     async def async_added_to_hass(self) -> None:

@@ -14,6 +14,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from . import ids
 from .coordinator import SmartParkConfigEntry, SmartParkCoordinator
 from .entity import park_device_info
 from .incidents import EVENT_TYPES, OneKeyAlarms, Terminal
@@ -52,10 +53,10 @@ class OneKeyAlarmEvent(CoordinatorEntity[SmartParkCoordinator], EventEntity):
         self._terminal = terminal
         self._attr_device_info = park_device_info(profile, terminal.device)
         if terminal.channel is None:
-            self._attr_unique_id = f"{profile.id}_{terminal.device.id}_alarm_button"
+            self._attr_unique_id = ids.alarm_button(profile.id, terminal.device.id, None)
             self._attr_translation_key = "alarm_button"
         else:
-            self._attr_unique_id = f"{profile.id}_{terminal.device.id}_alarm_button_{terminal.channel}"
+            self._attr_unique_id = ids.alarm_button(profile.id, terminal.device.id, terminal.channel)
             if terminal.name:
                 self._attr_name = terminal.name
             else:

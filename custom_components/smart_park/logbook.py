@@ -17,6 +17,7 @@ from homeassistant.components.logbook.const import (
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 
+from . import ids
 from .audit import EVENT_AUDIT
 from .const import DOMAIN
 from .incidents import (
@@ -105,7 +106,7 @@ def async_describe_events(
             name, message = describe_incident(event_type, event.data)
             described = {LOGBOOK_ENTRY_NAME: name, LOGBOOK_ENTRY_MESSAGE: message}
             # Shown in the history of the park's open-incidents sensor too.
-            unique_id = f"{event.data.get('park_id')}_open_incidents"
+            unique_id = ids.open_incidents(str(event.data.get("park_id")))
             if entity_id := er.async_get(hass).async_get_entity_id("sensor", DOMAIN, unique_id):
                 described[LOGBOOK_ENTRY_ENTITY_ID] = entity_id
             return described

@@ -19,6 +19,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from . import ids
 from .coordinator import SmartParkConfigEntry, SmartParkCoordinator
 from .engine.catalogue import Platform, Point
 from .engine.profile import Device
@@ -135,7 +136,7 @@ class OpenIncidentsSensor(SensorEntity):
         """Initialise the sensor."""
         profile = entry.runtime_data.profile
         self._incidents = entry.runtime_data.incidents
-        self._attr_unique_id = f"{profile.id}_open_incidents"
+        self._attr_unique_id = ids.open_incidents(profile.id)
         self._attr_device_info = park_info(profile)
 
     async def async_added_to_hass(self) -> None:
@@ -308,10 +309,10 @@ class EnterpriseSensor(SensorEntity):
         self.enterprise_id = enterprise_id
         self.entity_description = description
         if enterprise_id is None:
-            self._attr_unique_id = f"{profile.id}_park.{description.key}"
+            self._attr_unique_id = ids.park_sensor(profile.id, description.key)
             self._attr_device_info = park_info(profile)
         else:
-            self._attr_unique_id = f"{profile.id}_enterprise.{enterprise_id}_{description.key}"
+            self._attr_unique_id = ids.enterprise_sensor(profile.id, enterprise_id, description.key)
             self._attr_device_info = DeviceInfo(identifiers={enterprise_identifier(profile, enterprise_id)})
 
     async def async_added_to_hass(self) -> None:

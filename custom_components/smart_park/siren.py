@@ -14,6 +14,7 @@ from homeassistant.components.siren.const import SirenEntityFeature
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from . import ids
 from .coordinator import SmartParkConfigEntry
 from .entity import park_device_info
 from .linkage import Controller, FireLinkage
@@ -48,7 +49,7 @@ class BellSiren(SirenEntity):
         self.linkage = linkage
         self.controller = controller
         self.channel = channel
-        self._attr_unique_id = f"{linkage.profile.id}_{controller.id}_bell_{channel}"
+        self._attr_unique_id = ids.bell(linkage.profile.id, controller.id, channel)
         self._attr_translation_placeholders = {"n": str(channel)}
         self._attr_device_info = park_device_info(linkage.profile, controller.device)
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
+from .. import ids
 from ..const import DOMAIN
 from ..engine.profile import ParkProfile
 from ..errors import invalid
@@ -20,7 +21,7 @@ from .model import ATTR_BUILDINGS, ATTR_ZONES, Zone
 
 def zone_unique_id(profile: ParkProfile, zone: Zone) -> str:
     """Unique id of the zone's media player."""
-    return f"{profile.id}_{zone.controller_id}_zone_{zone.number}"
+    return ids.broadcast_zone(profile.id, zone.controller_id, zone.number)
 
 
 def zones_of(zones: Iterable[Zone], building: str | None) -> list[Zone]:
