@@ -94,7 +94,8 @@ def test_profile_errors_translated(tree: dict[str, Any]) -> None:
 
 def test_keys_used_in_code_exist() -> None:
     """Error, abort, exception and issue keys the code uses are all in strings.json."""
-    source = "\n".join(p.read_text(encoding="utf-8") for p in INTEGRATION.glob("*.py"))
+    # Every module, the capability packages' too.
+    source = "\n".join(p.read_text(encoding="utf-8") for p in INTEGRATION.rglob("*.py"))
     for key in re.findall(r'translation_key="(\w+)"', source):
         # Exceptions, repair issues, devices, selectors and entity descriptions all use translation_key.
         sections = [STRINGS[kind] for kind in ("exceptions", "issues", "device", "selector")]
@@ -102,12 +103,15 @@ def test_keys_used_in_code_exist() -> None:
         assert any(key in section for section in sections), key
     for key in ("device_offline", "gateway_offline"):
         assert key in STRINGS["issues"]
-    flow = (INTEGRATION / "config_flow.py").read_text(encoding="utf-8")
+    flows = ("config_flow.py", "profile_form.py", "options_flow.py", "enterprises/options_flow.py")
+    flow = "\n".join((INTEGRATION / name).read_text(encoding="utf-8") for name in flows)
     errors = set(re.findall(r'errors\["base"\] = "(\w+)"', flow)) | set(
         re.findall(r'InvalidProfile\("(\w+)"', flow)
     )
     errors |= set(re.findall(r'\{"base": "(\w+)"\}', flow))
-    assert errors <= STRINGS["config"]["error"].keys()
+    assert errors, "no error key found: the patterns no longer match the flows"
+    # The profile form serves both flows: every error is in the config or the options section.
+    assert errors <= STRINGS["config"]["error"].keys() | STRINGS["options"]["error"].keys()
     assert {"invalid_profile", "park_mismatch", "profile_source"} <= STRINGS["options"]["error"].keys()
     for reason in re.findall(r'async_abort\(reason="(\w+)"\)', flow):
         assert reason in STRINGS["config"]["abort"]
