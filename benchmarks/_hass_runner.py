@@ -308,3 +308,27 @@ class Hass:
         if (state := (result.get("result") or {}).get("state")) != "loaded":
             raise HassError(f"{handler} was added but did not load (state {state!r}); see {self.log}")
         return result
+
+
+async def start_smart_park(
+    config_dir: Path, name: str, raw_profile: Mapping[str, Any], host: str | None, port: int
+) -> tuple[Hass, float]:
+    """A fresh hass with smart_park added through its config flow over REST, as a user (and the demo) does.
+
+    The answers: the first gateway's address, then the park profile as YAML. Returns the running instance
+    and the seconds from start to a loaded entry; the caller stops it.
+    """
+    (http_port,) = free_ports(1)
+    configuration = hass_configuration(
+        name, http_port, {"logger": {"default": "warning", "logs": {"custom_components.smart_park": "info"}}}
+    )
+    hass = Hass(config_dir, configuration, custom_components=[ROOT / "custom_components" / "smart_park"])
+    started = time.monotonic()
+    try:
+        await hass.start()
+        profile_yaml = yaml.safe_dump(dict(raw_profile), allow_unicode=True, sort_keys=False)
+        await hass.config_flow("smart_park", {"host": host, "port": port, "profile_yaml": profile_yaml})
+    except BaseException:
+        await hass.stop()  # the caller gets no instance to stop
+        raise
+    return hass, time.monotonic() - started

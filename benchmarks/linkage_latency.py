@@ -45,8 +45,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the repository's packages importable
     sys.path.insert(0, str(ROOT))
@@ -57,6 +55,7 @@ from benchmarks._hass_runner import (  # noqa: E402
     free_ports,
     hass_configuration,
     process_cpu,
+    start_smart_park,
 )
 from custom_components.smart_park.const import DEFAULT_INTERVAL  # noqa: E402
 from custom_components.smart_park.engine.catalogue import Table, Tier  # noqa: E402
@@ -338,24 +337,10 @@ class Ours:
     setup_s: float = 0.0
 
     async def start(self, sim: ParkSimulator, raw_profile: dict[str, Any], workdir: Path) -> str | None:
-        (port,) = free_ports(1)
-        configuration = hass_configuration(
-            "smart_park linkage benchmark",
-            port,
-            {"logger": {"default": "warning", "logs": {"custom_components.smart_park": "info"}}},
-        )
-        self.hass = Hass(
-            workdir / "ours", configuration, custom_components=[ROOT / "custom_components" / "smart_park"]
-        )
-        started = time.monotonic()
-        await self.hass.start()
         first = next(iter(sim.profile.gateways.values()))
-        profile_yaml = yaml.safe_dump(raw_profile, allow_unicode=True, sort_keys=False)
-        # The same answers the demo gives: the first gateway's address, then the park profile.
-        await self.hass.config_flow(
-            "smart_park", {"host": first.host, "port": first.port, "profile_yaml": profile_yaml}
+        self.hass, self.setup_s = await start_smart_park(
+            workdir / "ours", "smart_park linkage benchmark", raw_profile, first.host, first.port
         )
-        self.setup_s = time.monotonic() - started
         if OURS_SERVICE[1] not in (await self.hass.services()).get(OURS_SERVICE[0], set()):
             return "smart_park.reset_alarm is not registered (fire linkage not in this build)"
         return None

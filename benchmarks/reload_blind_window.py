@@ -42,9 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the repository's packages importable
     sys.path.insert(0, str(ROOT))
 
-import yaml  # noqa: E402
 
-from benchmarks._hass_runner import Hass, free_ports, hass_configuration  # noqa: E402
+from benchmarks._hass_runner import start_smart_park  # noqa: E402
 from benchmarks.linkage_latency import (  # noqa: E402
     TRIAL_TIMEOUT,
     BellWatch,
@@ -73,23 +72,10 @@ class Result:
 async def _start(ours: Ours, sim: ParkSimulator, raw: dict[str, Any], workdir: Path) -> None:
     """hass with smart_park added through its config flow (as ``Ours.start``, without its /api/services
     check: that endpoint fails on some core service descriptions in this environment)."""
-    (port,) = free_ports(1)
-    configuration = hass_configuration(
-        "smart_park reload benchmark",
-        port,
-        {"logger": {"default": "warning", "logs": {"custom_components.smart_park": "info"}}},
-    )
-    ours.hass = Hass(
-        workdir / "ours", configuration, custom_components=[ROOT / "custom_components" / "smart_park"]
-    )
-    started = time.monotonic()
-    await ours.hass.start()
     first = next(iter(sim.profile.gateways.values()))
-    profile_yaml = yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
-    await ours.hass.config_flow(
-        "smart_park", {"host": first.host, "port": first.port, "profile_yaml": profile_yaml}
+    ours.hass, ours.setup_s = await start_smart_park(
+        workdir / "ours", "smart_park reload benchmark", raw, first.host, first.port
     )
-    ours.setup_s = time.monotonic() - started
 
 
 async def _entry_id(ours: Ours) -> str:

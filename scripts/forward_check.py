@@ -22,12 +22,10 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._hass_runner import Hass, free_ports, hass_configuration  # noqa: E402
+from benchmarks._hass_runner import Hass, free_ports, start_smart_park  # noqa: E402
 from custom_components.smart_park.engine.profile import parse_profile  # noqa: E402
 from simulator.reference import reference_profile  # noqa: E402
 from simulator.server import ParkSimulator  # noqa: E402
@@ -86,24 +84,13 @@ async def check(workdir: Path) -> None:
     first = next(iter(profile.gateways))
     for gateway, port in zip(raw["gateways"], ports, strict=False):
         gateway.update(host="127.0.0.1", port=port)
-    configuration = hass_configuration(
-        "smart_park forward check",
-        ports[-1],
-        {"logger": {"default": "warning", "logs": {"custom_components.smart_park": "info"}}},
-    )
-    hass = Hass(
-        workdir / "hass", configuration, custom_components=[ROOT / "custom_components" / "smart_park"]
-    )
+    hass: Hass | None = None
     try:
-        started = await hass.start()
-        print(f"forward check: Home Assistant {version('homeassistant')} ready in {started:.1f} s")
-        await hass.config_flow(
-            "smart_park",
-            {
-                "host": "127.0.0.1",
-                "port": sim.ports[first],
-                "profile_yaml": yaml.safe_dump(raw, allow_unicode=True, sort_keys=False),
-            },
+        hass, setup_s = await start_smart_park(
+            workdir / "hass", "smart_park forward check", raw, "127.0.0.1", sim.ports[first]
+        )
+        print(
+            f"forward check: Home Assistant {version('homeassistant')} set up smart_park in {setup_s:.1f} s"
         )
         entities = [
             e
@@ -146,7 +133,8 @@ async def check(workdir: Path) -> None:
         await wait_for("bells silent after the reset", lambda: ringing(False), BELL_TIMEOUT)
         print("forward check: reset by the admin stopped the bells")
     finally:
-        await hass.stop()
+        if hass is not None:
+            await hass.stop()
         await sim.stop()
     if bad := offending_lines(hass.log.read_text(encoding="utf-8", errors="replace")):
         raise CheckFailed(f"hass logged about smart_park ({hass.log}):\n" + "\n".join(bad[:60]))
