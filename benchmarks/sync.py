@@ -22,7 +22,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "addons" / "park_sync")]
 
-from custom_components.smart_park.engine.catalogue import Platform, builtin_device_types  # noqa: E402
+from custom_components.smart_park.engine.catalogue import PointPlatform, builtin_device_types  # noqa: E402
 from park_sync.config import Options, parse_options  # noqa: E402
 from park_sync.outbox import Outbox, Record  # noqa: E402
 from park_sync.uplink_http import HttpUplink  # noqa: E402
@@ -58,7 +58,7 @@ def reference_entities() -> int:
     total = 0
     for device in reference_profile(40)["devices"]:
         points = types[device["type"]].points_for(device.get("channels"))
-        total += sum(1 for p in points if p.platform != Platform.NONE)
+        total += sum(1 for p in points if p.platform != PointPlatform.NONE)
     return total
 
 

@@ -8,7 +8,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import SmartParkConfigEntry, SmartParkCoordinator
-from .engine.catalogue import Platform, Point
+from .engine.catalogue import Point, PointPlatform
 from .engine.profile import Device
 from .entity import (
     LinkageGroupEntity,
@@ -38,7 +38,8 @@ async def async_setup_entry(
 ) -> None:
     """Add a binary sensor for every binary point of every device."""
     async_add_entities(
-        SmartParkBinarySensor(*args) for args in platform_points(entry.runtime_data, Platform.BINARY_SENSOR)
+        SmartParkBinarySensor(*args)
+        for args in platform_points(entry.runtime_data, PointPlatform.BINARY_SENSOR)
     )
     linkage = entry.runtime_data.linkage
     async_add_entities(LinkageFaultBinarySensor(linkage, group) for group in linkage.groups.values())

@@ -17,7 +17,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from . import ids
 from .const import LOGGER
 from .coordinator import SmartParkCoordinator, SmartParkData
-from .engine.catalogue import Platform, Point, builtin_device_types
+from .engine.catalogue import Point, PointPlatform, builtin_device_types
 from .engine.profile import Device, Gateway, ParkProfile
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ def device_class_of[E: StrEnum](point: Point, enum: type[E], platform: str) -> E
 
 
 def platform_points(
-    data: SmartParkData, platform: Platform
+    data: SmartParkData, platform: PointPlatform
 ) -> Iterator[tuple[SmartParkCoordinator, Device, Point]]:
     """Every point shown on ``platform``, with the coordinator of its gateway and tier."""
     for device in data.profile.devices.values():

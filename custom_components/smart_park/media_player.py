@@ -29,8 +29,8 @@ from .broadcast import (
     ATTR_PIN,
     ATTR_PRIORITY,
     ATTR_REPEAT,
+    BroadcastController,
     BroadcastManager,
-    Controller,
     Message,
     Priority,
     Zone,
@@ -79,7 +79,7 @@ class BroadcastZone(MediaPlayerEntity):
         | MediaPlayerEntityFeature.VOLUME_STEP
     )
 
-    def __init__(self, manager: BroadcastManager, controller: Controller, zone: Zone) -> None:
+    def __init__(self, manager: BroadcastManager, controller: BroadcastController, zone: Zone) -> None:
         """Initialise the zone."""
         self.manager = manager
         self.controller = controller

@@ -21,9 +21,9 @@ from homeassistant.util import dt as dt_util
 
 from . import ids
 from .coordinator import SmartParkConfigEntry, SmartParkCoordinator
-from .engine.catalogue import Platform, Point
+from .engine.catalogue import Point, PointPlatform
 from .engine.profile import Device
-from .enterprises import EnterpriseRegistry, MeterKind, Status, month_of, previous_month
+from .enterprises import EnterpriseRegistry, EnterpriseStatus, MeterKind, month_of, previous_month
 from .entity import (
     LinkageGroupEntity,
     SmartParkEntity,
@@ -63,7 +63,7 @@ async def async_setup_entry(
 ) -> None:
     """Add a sensor for every sensor point of every device."""
     async_add_entities(
-        SmartParkSensor(*args) for args in platform_points(entry.runtime_data, Platform.SENSOR)
+        SmartParkSensor(*args) for args in platform_points(entry.runtime_data, PointPlatform.SENSOR)
     )
     linkage = entry.runtime_data.linkage
     async_add_entities(LinkageStateSensor(linkage, group) for group in linkage.groups.values())
@@ -210,7 +210,7 @@ def _status(registry: EnterpriseRegistry, enterprise_id: str | None) -> Enterpri
 
 
 def _active(registry: EnterpriseRegistry, _enterprise_id: str | None) -> EnterpriseValue:
-    moved_out = sum(1 for record in registry.records.values() if record.status is Status.MOVED_OUT)
+    moved_out = sum(1 for record in registry.records.values() if record.status is EnterpriseStatus.MOVED_OUT)
     return len(registry.records) - moved_out, {"moved_out": moved_out}
 
 
@@ -266,7 +266,7 @@ ENTERPRISE_SENSORS: Final = (
         key="enterprise_status",
         translation_key="enterprise_status",
         device_class=SensorDeviceClass.ENUM,
-        options=[status.value for status in Status],
+        options=[status.value for status in EnterpriseStatus],
         value_fn=_status,
     ),
 )

@@ -17,7 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import ids
 from .coordinator import SmartParkConfigEntry
 from .entity import park_device_info
-from .linkage import Controller, FireLinkage
+from .linkage import BellController, FireLinkage
 
 PARALLEL_UPDATES = 0
 
@@ -44,7 +44,7 @@ class BellSiren(SirenEntity):
     _attr_supported_features = SirenEntityFeature.TURN_ON | SirenEntityFeature.TURN_OFF
     _attr_translation_key = "bell"
 
-    def __init__(self, linkage: FireLinkage, controller: Controller, channel: int) -> None:
+    def __init__(self, linkage: FireLinkage, controller: BellController, channel: int) -> None:
         """Initialise the siren."""
         self.linkage = linkage
         self.controller = controller

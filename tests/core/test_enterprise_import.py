@@ -19,7 +19,7 @@ from custom_components.smart_park.enterprises.model import (
     COLUMNS,
     EnterpriseImportError,
     EnterpriseRecord,
-    Status,
+    EnterpriseStatus,
 )
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "enterprises"
@@ -66,7 +66,7 @@ EXPECTED = (
         employees=8,
         move_in_date=date(2019, 11, 30),
         move_out_date=date(2024, 6, 30),
-        status=Status.MOVED_OUT,
+        status=EnterpriseStatus.MOVED_OUT,
     ),
 )
 
@@ -242,21 +242,21 @@ def test_accepted_spellings() -> None:
         "91330100MA27Y5K8AA",
         3,
         "400-800-1234",
-        Status.MOVED_OUT,
+        EnterpriseStatus.MOVED_OUT,
     )
     assert (e2.move_in_date, e2.floor, e2.building, e2.contact_phone, e2.status) == (
         date(2021, 5, 13),
         -1,
         "b2",
         "13800000002",
-        Status.ACTIVE,
+        EnterpriseStatus.ACTIVE,
     )
 
 
 def test_move_out_dates() -> None:
     """A move-out date means moved out; it cannot precede the move-in, nor go with status active."""
     plan = plan_import("id,name,move_out_date\ne1,恒达,2024-06-30\n", {}, BUILDINGS)
-    assert plan.records[0].status is Status.MOVED_OUT
+    assert plan.records[0].status is EnterpriseStatus.MOVED_OUT
     with pytest.raises(EnterpriseImportError) as err:
         plan_import(
             "id,name,move_in_date,move_out_date,status\n"

@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator,
 from custom_components.smart_park.audit import Category
 from custom_components.smart_park.const import CONF_PROFILE, DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
-from custom_components.smart_park.enterprises import Status
+from custom_components.smart_park.enterprises import EnterpriseStatus
 from simulator.server import ParkSimulator
 
 from .conftest import ParkFactory
@@ -198,7 +198,7 @@ async def test_import_action(
     assert response == {"added": ["e101", "e102", "e103"], "updated": [], "unchanged": 0, "dry_run": False}
     registry = ent_park.runtime_data.enterprises
     assert registry.records["e102"].name == "瑞丰电子科技有限公司, 二期"
-    assert registry.records["e103"].status is Status.MOVED_OUT
+    assert registry.records["e103"].status is EnterpriseStatus.MOVED_OUT
     device = find_device(device_registry, (DOMAIN, f"{PARK}_enterprise.e102"))
     assert device is not None
     assert device.name == "瑞丰电子科技有限公司, 二期"

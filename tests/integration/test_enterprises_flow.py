@@ -15,7 +15,7 @@ from homeassistant.helpers import device_registry as dr
 
 from custom_components.smart_park.const import DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
-from custom_components.smart_park.enterprises import Status
+from custom_components.smart_park.enterprises import EnterpriseStatus
 
 from .helpers import find_device
 from .test_enterprises import (  # noqa: F401
@@ -173,7 +173,7 @@ async def test_move_out(hass: HomeAssistant, ent_park: SmartParkConfigEntry) -> 
     )
     assert result["type"] is FlowResultType.ABORT
     record = ent_park.runtime_data.enterprises.records["e002"]
-    assert record.status is Status.MOVED_OUT
+    assert record.status is EnterpriseStatus.MOVED_OUT
     assert str(record.move_out_date) == "2025-06-30"
     assert state_of(hass, "e002", "enterprise_status") == "moved_out"
     assert state_of(hass, None, "active_enterprises") == "2"

@@ -14,7 +14,7 @@ import yaml
 from homeassistant.core import HomeAssistant
 
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
-from custom_components.smart_park.engine.catalogue import Platform, builtin_device_types
+from custom_components.smart_park.engine.catalogue import PointPlatform, builtin_device_types
 from custom_components.smart_park.engine.profile import ENGLISH
 
 from .conftest import PARK_ID
@@ -72,7 +72,7 @@ def test_every_catalogue_point_named(tree: dict[str, Any]) -> None:
     """Every point of every built-in type that becomes an entity has a name (and enum states)."""
     for device_type in builtin_device_types().values():
         for point in device_type.points:
-            if point.platform is Platform.NONE:
+            if point.platform is PointPlatform.NONE:
                 continue
             entry = tree["entity"][str(point.platform)].get(point.translation_key)
             assert entry is not None, f"{device_type.type}.{point.key}"

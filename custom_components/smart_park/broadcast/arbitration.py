@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from .model import Broadcast, Controller, EndReason, MessageKind, Priority
+from .model import Broadcast, BroadcastController, EndReason, MessageKind, Priority
 
 
 def blockers(broadcast: Broadcast, active: Iterable[Broadcast]) -> list[Broadcast]:
@@ -39,7 +39,7 @@ def default_volume(priority: Priority) -> int:
 
 
 def settle(
-    active: Iterable[Broadcast], controllers: Mapping[str, Controller], idle: set[str]
+    active: Iterable[Broadcast], controllers: Mapping[str, BroadcastController], idle: set[str]
 ) -> list[Broadcast]:
     """Take the controllers confirmed idle out of the broadcasts on them; those now playing nowhere.
 

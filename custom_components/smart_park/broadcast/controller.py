@@ -21,7 +21,7 @@ from ..const import LOGGER
 from ..engine.catalogue import Point, Table
 from ..engine.modbus import PRIORITY, DeviceReading, GatewayClient, ModbusError
 from ..errors import failed, invalid
-from .model import ATTR_MESSAGE, Broadcast, Controller, MessageKind
+from .model import ATTR_MESSAGE, Broadcast, BroadcastController, MessageKind
 
 if TYPE_CHECKING:
     from ..data import ParkPolls
@@ -31,7 +31,7 @@ STATUS_KEYS: Final = ("play_state", "current_message", "active_zones", "fetch_st
 HTTP_TIMEOUT: Final = 5.0
 
 
-def take_reading(controller: Controller, reading: DeviceReading) -> bool:
+def take_reading(controller: BroadcastController, reading: DeviceReading) -> bool:
     """Take one tier's reading of a controller; True when what entities show changed."""
     before = (
         controller.online,
@@ -66,15 +66,17 @@ def take_reading(controller: Controller, reading: DeviceReading) -> bool:
 class ControllerIO:
     """Talks to one park's broadcast controllers through their gateways' clients."""
 
-    def __init__(self, hass: HomeAssistant, polls: ParkPolls, controllers: Mapping[str, Controller]) -> None:
+    def __init__(
+        self, hass: HomeAssistant, polls: ParkPolls, controllers: Mapping[str, BroadcastController]
+    ) -> None:
         self.hass = hass
         self.polls = polls
         self.controllers = controllers
 
-    def _client_of(self, controller: Controller) -> GatewayClient:
+    def _client_of(self, controller: BroadcastController) -> GatewayClient:
         return self.polls.pollers[controller.device.gateway].client
 
-    async def async_write(self, controller: Controller, values: Mapping[str, int]) -> None:
+    async def async_write(self, controller: BroadcastController, values: Mapping[str, int]) -> None:
         """Write holding registers by key, contiguous runs in one request each, the command last."""
         points = sorted(
             (controller.points[key] for key in values if key in controller.points), key=lambda p: p.address
@@ -92,7 +94,7 @@ class ControllerIO:
                 controller.device.unit, run[0].address, [int(values[p.key]) for p in run], verify=True
             )
 
-    async def async_read_status(self, controller: Controller) -> None:
+    async def async_read_status(self, controller: BroadcastController) -> None:
         """Read play state, message, zones and fetch status now (one request)."""
         points = [controller.points[key] for key in STATUS_KEYS if key in controller.points]
         if not points:
@@ -109,7 +111,7 @@ class ControllerIO:
         controller.active_zones = raw.get("active_zones", 0)
         controller.fetch_status = raw.get("fetch_status", 0)
 
-    async def _async_http_base(self, controller: Controller) -> str:
+    async def _async_http_base(self, controller: BroadcastController) -> str:
         """The controller's HTTP API: the gateway's host, the port it publishes in ``http_port``."""
         gateway = self.polls.profile.gateways[controller.device.gateway]
         point = controller.points.get("http_port")
@@ -124,7 +126,7 @@ class ControllerIO:
         host = gateway.host or ""
         return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
-    async def _async_hand_url(self, controller: Controller, url: str) -> int:
+    async def _async_hand_url(self, controller: BroadcastController, url: str) -> int:
         """Tell the controller the audio URL (``PUT /audio``); returns its ticket."""
         base = await self._async_http_base(controller)
         session = async_get_clientsession(self.hass)
@@ -172,7 +174,7 @@ class ControllerIO:
                 raise first_error
             raise failed("broadcast_failed", error=first_error)
 
-    async def _async_play_on(self, broadcast: Broadcast, controller: Controller) -> None:
+    async def _async_play_on(self, broadcast: Broadcast, controller: BroadcastController) -> None:
         """Start the message on one controller and confirm it plays."""
         if broadcast.message.kind is MessageKind.URL:
             slot = broadcast.tickets[controller.id]
@@ -222,7 +224,7 @@ class ControllerIO:
     async def async_stop_on(self, controller_ids: Iterable[str]) -> None:
         """Stop whatever plays on these controllers; a controller that does not answer is logged."""
 
-        async def stop(controller: Controller) -> None:
+        async def stop(controller: BroadcastController) -> None:
             try:
                 await self.async_write(controller, {"command": CMD_STOP})
                 await self.async_read_status(controller)

@@ -31,11 +31,11 @@ from .model import (
     Broadcast,
     BroadcastBlocked,
     BroadcastCallback,
-    Controller,
+    BroadcastController,
+    BroadcastStatus,
     EndReason,
     Message,
     Priority,
-    Status,
     Zone,
 )
 from .scheduler import BroadcastScheduler
@@ -136,17 +136,17 @@ class BroadcastManager(BroadcastScheduler):
 
     # --- readings and repairs -------------------------------------------------------------------------
 
-    def _take_reading(self, controller: Controller, reading: DeviceReading) -> bool:
+    def _take_reading(self, controller: BroadcastController, reading: DeviceReading) -> bool:
         """Take one tier's reading of a controller; True when what entities show changed."""
         changed = take_reading(controller, reading)
         if reading.available and "amplifier_fault" in reading.values:
             self._update_issue(controller)
         return changed
 
-    def _issue_id(self, controller: Controller) -> str:
+    def _issue_id(self, controller: BroadcastController) -> str:
         return f"{self.profile.id}_{ISSUE_AMPLIFIER_FAULT}_{controller.id}"
 
-    def _update_issue(self, controller: Controller) -> None:
+    def _update_issue(self, controller: BroadcastController) -> None:
         """A critical repair issue while the amplifier reports a fault; gone (and audited) when it clears."""
         raised = self.repairs.is_raised(issue_id := self._issue_id(controller))
         if controller.amplifier_fault and not raised:
@@ -193,7 +193,7 @@ class BroadcastManager(BroadcastScheduler):
         finished = settle(self.active.values(), self.controllers, controller_ids)
         for broadcast in finished:
             if broadcast.persistent:
-                broadcast.status = Status.HOLDING
+                broadcast.status = BroadcastStatus.HOLDING
                 if broadcast.on_done is not None:
                     self._callbacks.append((broadcast.on_done, broadcast))
             else:
@@ -241,9 +241,9 @@ class BroadcastManager(BroadcastScheduler):
                 await self.io.async_play(broadcast)
             except HomeAssistantError as err:
                 LOGGER.warning("Evacuation message of %s did not play: %s", broadcast.origin, err)
-                broadcast.status = Status.HOLDING
+                broadcast.status = BroadcastStatus.HOLDING
                 return False
-            broadcast.status = Status.PLAYING
+            broadcast.status = BroadcastStatus.PLAYING
             self._audit(
                 "played",
                 Source.SYSTEM,
@@ -258,11 +258,14 @@ class BroadcastManager(BroadcastScheduler):
     async def async_quiet_held(self, broadcast: Broadcast) -> None:
         """Stop a held broadcast's message but keep its zones (the message overran its time)."""
         async with self._transaction():
-            if self.active.get(broadcast.id) is not broadcast or broadcast.status is not Status.PLAYING:
+            if (
+                self.active.get(broadcast.id) is not broadcast
+                or broadcast.status is not BroadcastStatus.PLAYING
+            ):
                 return
             await self.io.async_stop_on(broadcast.controllers())
             broadcast.playing.clear()
-            broadcast.status = Status.HOLDING
+            broadcast.status = BroadcastStatus.HOLDING
 
     async def async_release(self, broadcast: Broadcast) -> None:
         """End a held broadcast (the alarm was silenced or reset)."""

@@ -21,7 +21,7 @@ from .model import (
     ATTR_MESSAGE,
     ATTR_PRESET,
     ATTR_TTS_ENGINE,
-    Controller,
+    BroadcastController,
     Message,
     MessageKind,
     Zone,
@@ -56,7 +56,7 @@ def preset_title(titles: Mapping[str, str], name: str | None, slot: int) -> str:
 
 
 async def async_preset_message(
-    hass: HomeAssistant, controllers: Mapping[str, Controller], zones: Sequence[Zone], preset: str
+    hass: HomeAssistant, controllers: Mapping[str, BroadcastController], zones: Sequence[Zone], preset: str
 ) -> Message:
     """A preset (name or slot number) as each controller of ``zones`` numbers it; translated errors."""
     titles = await async_preset_titles(hass)

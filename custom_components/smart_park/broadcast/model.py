@@ -59,7 +59,7 @@ class Priority(IntEnum):
         return cls[label.upper()]
 
 
-class Status(StrEnum):
+class BroadcastStatus(StrEnum):
     """Where a broadcast is in its life."""
 
     QUEUED = "queued"
@@ -148,7 +148,7 @@ class Broadcast:
     created_at: datetime
     incident_id: str | None = None
     persistent: bool = False
-    status: Status = Status.QUEUED
+    status: BroadcastStatus = BroadcastStatus.QUEUED
     started_at: datetime | None = None
     ended_at: datetime | None = None
     end_reason: EndReason | None = None
@@ -222,7 +222,7 @@ class Broadcast:
 
 
 @dataclass(slots=True)
-class Controller:
+class BroadcastController:
     """A broadcast controller, its zones, its preset table and what it last reported."""
 
     device: Device
@@ -261,9 +261,9 @@ class BroadcastBlocked(Exception):
         self.blocker = blocker
 
 
-def build_controllers(profile: ParkProfile) -> dict[str, Controller]:
+def build_controllers(profile: ParkProfile) -> dict[str, BroadcastController]:
     """The park's broadcast controllers with their zones (named and placed by the device's channel map)."""
-    controllers: dict[str, Controller] = {}
+    controllers: dict[str, BroadcastController] = {}
     for device in profile.devices.values():
         if device.device_type.type != CONTROLLER_TYPE:
             continue
@@ -280,5 +280,5 @@ def build_controllers(profile: ParkProfile) -> dict[str, Controller]:
         points = {point.key: point for point in device.points}
         slot_point = points.get("message_slot")
         presets = dict(slot_point.options) if slot_point is not None else {}
-        controllers[device.id] = Controller(device, zones, presets, points)
+        controllers[device.id] = BroadcastController(device, zones, presets, points)
     return controllers

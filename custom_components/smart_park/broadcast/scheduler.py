@@ -34,10 +34,10 @@ from .model import (
     DEFAULT_QUEUE_TIMEOUT,
     Broadcast,
     BroadcastCallback,
+    BroadcastStatus,
     EndReason,
     Message,
     Priority,
-    Status,
     Zone,
     build_controllers,
 )
@@ -152,19 +152,19 @@ class BroadcastScheduler:
         broadcast.started_at = dt_util.utcnow()
         self.active[broadcast.id] = broadcast
         if silent:
-            broadcast.status = Status.HOLDING
+            broadcast.status = BroadcastStatus.HOLDING
             # Holding means silence there, also of what this integration did not start (the panel, a run
             # before a restart).
             await self.io.async_stop_on(
                 cid for cid in broadcast.controllers() if self.controllers[cid].playing
             )
         else:
-            broadcast.status = Status.PLAYING
+            broadcast.status = BroadcastStatus.PLAYING
             try:
                 await self.io.async_play(broadcast)
             except HomeAssistantError:
                 self.active.pop(broadcast.id, None)
-                broadcast.status, broadcast.ended_at = Status.ENDED, dt_util.utcnow()
+                broadcast.status, broadcast.ended_at = BroadcastStatus.ENDED, dt_util.utcnow()
                 broadcast.end_reason = EndReason.FAILED
                 self._audit(
                     "started",
@@ -206,7 +206,11 @@ class BroadcastScheduler:
         self._close(broadcast, reason, context)
 
     def _close(self, broadcast: Broadcast, reason: EndReason, context: Context | None) -> None:
-        broadcast.status, broadcast.end_reason, broadcast.ended_at = Status.ENDED, reason, dt_util.utcnow()
+        broadcast.status, broadcast.end_reason, broadcast.ended_at = (
+            BroadcastStatus.ENDED,
+            reason,
+            dt_util.utcnow(),
+        )
         self._audit(
             "ended",
             source_of(context) if context is not None else Source.SYSTEM,
@@ -366,7 +370,7 @@ class BroadcastScheduler:
         dropped = [zone.id for zone in broadcast.zones if zone not in zones]
         before = broadcast.controllers()
         broadcast.zones = tuple(zones)
-        if broadcast.status is Status.PLAYING:
+        if broadcast.status is BroadcastStatus.PLAYING:
             for controller_id in before:
                 controller = self.controllers[controller_id]
                 mask = broadcast.mask(controller_id)

@@ -51,7 +51,7 @@ class Tier(StrEnum):
     SLOW = "slow"
 
 
-class Platform(StrEnum):
+class PointPlatform(StrEnum):
     """Which generic entity a point gets; ``none`` points serve capability modules (linkage, broadcast)."""
 
     SENSOR = "sensor"
@@ -84,7 +84,7 @@ class Point:
     device_class: str | None = None
     state_class: str | None = None
     entity_category: str | None = None
-    platform: Platform = Platform.SENSOR
+    platform: PointPlatform = PointPlatform.SENSOR
     tier: Tier = Tier.NORMAL
     writable: bool = False
     repeat: int = 1
@@ -226,7 +226,7 @@ POINT_FIELDS: dict[Any, Any] = {
     vol.Optional("device_class"): vol.Any(None, str),
     vol.Optional("state_class"): vol.Any(None, vol.In(["measurement", "total", "total_increasing"])),
     vol.Optional("entity_category"): vol.Any(None, vol.In(["diagnostic", "config"])),
-    vol.Optional("platform"): vol.Coerce(Platform),
+    vol.Optional("platform"): vol.Coerce(PointPlatform),
     vol.Optional("tier"): vol.Coerce(Tier),
     vol.Optional("writable"): bool,
     vol.Optional("repeat"): vol.All(strict_int, vol.Range(min=1, max=256)),
@@ -268,7 +268,7 @@ def _build_point(data: Mapping[str, Any]) -> Point:
     table: Table = values["table"]
     if table.is_bit:
         values.setdefault("data_type", DataType.BOOL)
-        values.setdefault("platform", Platform.BINARY_SENSOR)
+        values.setdefault("platform", PointPlatform.BINARY_SENSOR)
     elif values.get("data_type") is DataType.BOOL:
         raise vol.Invalid("bool needs a coil or discrete_input table", path=["data_type"])
     if table.is_bit and values["data_type"] is not DataType.BOOL:

@@ -12,7 +12,7 @@ from .actions import async_export, async_register_services
 from .consumption import MeterKind, MeterMonth, month_of, previous_month
 from .files import DEFAULT_EXPORT_PATH, async_read_import_file
 from .issues import async_render_import_issues
-from .model import EnterpriseImportError, EnterpriseRecord, Status, redacted
+from .model import EnterpriseImportError, EnterpriseRecord, EnterpriseStatus, redacted
 from .registry import SIGNAL_ENTERPRISES_CHANGED, EnterpriseRegistry, async_setup_enterprises
 
 __all__ = [
@@ -21,9 +21,9 @@ __all__ = [
     "EnterpriseImportError",
     "EnterpriseRecord",
     "EnterpriseRegistry",
+    "EnterpriseStatus",
     "MeterKind",
     "MeterMonth",
-    "Status",
     "async_export",
     "async_read_import_file",
     "async_register_services",

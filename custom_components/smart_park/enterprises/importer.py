@@ -30,22 +30,22 @@ from .model import (
     FORMULA_PREFIXES,
     EnterpriseImportError,
     EnterpriseRecord,
+    EnterpriseStatus,
     ImportIssue,
     ImportPlan,
     RawRow,
-    Status,
 )
 
-STATUS_ALIASES: Final[dict[str, Status]] = {
-    "active": Status.ACTIVE,
-    "在园": Status.ACTIVE,
-    "入驻": Status.ACTIVE,
-    "在驻": Status.ACTIVE,
-    "moved_out": Status.MOVED_OUT,
-    "moved out": Status.MOVED_OUT,
-    "迁出": Status.MOVED_OUT,
-    "已迁出": Status.MOVED_OUT,
-    "退园": Status.MOVED_OUT,
+STATUS_ALIASES: Final[dict[str, EnterpriseStatus]] = {
+    "active": EnterpriseStatus.ACTIVE,
+    "在园": EnterpriseStatus.ACTIVE,
+    "入驻": EnterpriseStatus.ACTIVE,
+    "在驻": EnterpriseStatus.ACTIVE,
+    "moved_out": EnterpriseStatus.MOVED_OUT,
+    "moved out": EnterpriseStatus.MOVED_OUT,
+    "迁出": EnterpriseStatus.MOVED_OUT,
+    "已迁出": EnterpriseStatus.MOVED_OUT,
+    "退园": EnterpriseStatus.MOVED_OUT,
 }
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
@@ -171,7 +171,7 @@ def _parse_floor(value: Any) -> int:
     return _parse_int(text if isinstance(value, str) else value, -10, 120)
 
 
-def _parse_status(text: str) -> Status:
+def _parse_status(text: str) -> EnterpriseStatus:
     status = STATUS_ALIASES.get(text.strip().lower())
     if status is None:
         raise _Bad("bad_status", value=_shown(text, _SHOWN_WORD_RE))
@@ -255,7 +255,7 @@ def validate_row(
     record = EnterpriseRecord(**parsed) if base is None else replace(base, **parsed)
     if "move_out_date" in parsed and parsed["move_out_date"] is not None and "status" not in parsed:
         # A move-out date means the enterprise left, unless the row says otherwise.
-        record = replace(record, status=Status.MOVED_OUT)
+        record = replace(record, status=EnterpriseStatus.MOVED_OUT)
     _check_record(record, parsed, buildings, out)
     return (None, out.issues) if out.issues else (record, out.issues)
 
@@ -302,7 +302,7 @@ def _check_record(
             )
     if record.move_in_date and record.move_out_date and record.move_out_date < record.move_in_date:
         out.add("move_out_date", "move_out_before_move_in")
-    if parsed.get("status") is Status.ACTIVE and record.move_out_date is not None:
+    if parsed.get("status") is EnterpriseStatus.ACTIVE and record.move_out_date is not None:
         out.add("status", "active_with_move_out")
 
 

@@ -17,7 +17,7 @@ from ..engine import uscc
 FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
-class Status(StrEnum):
+class EnterpriseStatus(StrEnum):
     """Whether the enterprise is in the park."""
 
     ACTIVE = "active"
@@ -41,7 +41,7 @@ class EnterpriseRecord:
     employees: int | None = None
     move_in_date: date | None = None
     move_out_date: date | None = None
-    status: Status = Status.ACTIVE
+    status: EnterpriseStatus = EnterpriseStatus.ACTIVE
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form (Store, websocket, diagnostics): dates as ISO strings."""
@@ -59,7 +59,7 @@ class EnterpriseRecord:
         for key in ("move_in_date", "move_out_date"):
             if values.get(key):
                 values[key] = date.fromisoformat(str(values[key]))
-        values["status"] = Status(data.get("status", Status.ACTIVE))
+        values["status"] = EnterpriseStatus(data.get("status", EnterpriseStatus.ACTIVE))
         return cls(**values)
 
     def csv_cells(self) -> list[str]:

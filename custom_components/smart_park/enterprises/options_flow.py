@@ -30,7 +30,7 @@ from homeassistant.util import dt as dt_util
 from .actions import async_export
 from .files import DEFAULT_EXPORT_PATH, async_read_import_file
 from .issues import async_render_import_issues
-from .model import EnterpriseImportError, Status
+from .model import EnterpriseImportError, EnterpriseStatus
 from .registry import EnterpriseRegistry
 
 CONF_IMPORT_PATH = "import_path"
@@ -157,7 +157,7 @@ class EnterpriseOptionsFlow(OptionsFlow):
         if not new:
             fields[vol.Required("status")] = SelectSelector(
                 SelectSelectorConfig(
-                    options=[s.value for s in Status],
+                    options=[s.value for s in EnterpriseStatus],
                     translation_key=STATUS_SELECTOR,
                     mode=SelectSelectorMode.LIST,
                 )
@@ -219,7 +219,7 @@ class EnterpriseOptionsFlow(OptionsFlow):
         options = [
             SelectOptionDict(value=record.id, label=f"{record.name} ({record.id})")
             for record in sorted(registry.records.values(), key=lambda r: r.id)
-            if not active_only or record.status is Status.ACTIVE
+            if not active_only or record.status is EnterpriseStatus.ACTIVE
         ]
         return SelectSelector(SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN))
 
@@ -265,7 +265,7 @@ class EnterpriseOptionsFlow(OptionsFlow):
         """Mark an enterprise as moved out on a date; its device and history stay."""
         if (registry := self._registry()) is None:
             return self.async_abort(reason=ABORT_NOT_LOADED)
-        if not any(record.status is Status.ACTIVE for record in registry.records.values()):
+        if not any(record.status is EnterpriseStatus.ACTIVE for record in registry.records.values()):
             return self.async_abort(reason=ABORT_NO_ENTERPRISES)
         schema = vol.Schema(
             {
@@ -276,7 +276,7 @@ class EnterpriseOptionsFlow(OptionsFlow):
         if user_input is not None:
             values = {
                 "id": user_input["enterprise"],
-                "status": Status.MOVED_OUT.value,
+                "status": EnterpriseStatus.MOVED_OUT.value,
                 "move_out_date": user_input["move_out_date"],
             }
             return await self._async_save_enterprise(

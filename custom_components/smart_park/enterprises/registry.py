@@ -43,10 +43,10 @@ from .importer import plan_import, plan_rows
 from .model import (
     EnterpriseImportError,
     EnterpriseRecord,
+    EnterpriseStatus,
     ImportPlan,
     MonthlyFigures,
     RawRow,
-    Status,
     redacted,
 )
 from .store import RegistryData, RegistryStore
@@ -377,7 +377,7 @@ class EnterpriseRegistry:
         """A summary for diagnostics (the caller redacts the personal fields by key)."""
         return {
             "count": len(self.records),
-            "moved_out": sum(1 for r in self.records.values() if r.status is Status.MOVED_OUT),
+            "moved_out": sum(1 for r in self.records.values() if r.status is EnterpriseStatus.MOVED_OUT),
             "records": [record.as_dict() for record in self.records.values()],
             "figures": {eid: sorted(periods) for eid, periods in self.figures.items()},
             "meters": self.meter_book.diagnostics(),

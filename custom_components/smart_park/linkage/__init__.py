@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from .actions import async_register_services
 from .auth import hash_pin, verify_pin
-from .groups import PARK_GROUP, Controller, ControllerRef, GroupRuntime, InputRef, build_groups
+from .groups import PARK_GROUP, BellController, ControllerRef, GroupRuntime, InputRef, build_groups
 from .manager import FireLinkage, async_setup_linkage
 from .state import Confirmation, InputKind, LinkageGroup, LinkageRefused, LinkageState, Transition
 
 __all__ = [
     "PARK_GROUP",
+    "BellController",
     "Confirmation",
-    "Controller",
     "ControllerRef",
     "FireLinkage",
     "GroupRuntime",

@@ -33,7 +33,7 @@ from ..listeners import Listeners
 from ..repairs import RepairIssues
 from .drive import BellDrive, take_reading
 from .episodes import Episodes
-from .groups import Controller, ControllerRef, GroupRuntime, InputRef, build_groups
+from .groups import BellController, ControllerRef, GroupRuntime, InputRef, build_groups
 from .repairs import FaultIssues
 from .state import Confirmation, InputKind, LinkageState, Transition
 
@@ -183,7 +183,9 @@ class LinkageCore:
         await self.async_drive([self.groups[group_id]])
         self._notify()
 
-    def _on_bells_unconfirmed(self, group: GroupRuntime, controller: Controller, err: ModbusError) -> None:
+    def _on_bells_unconfirmed(
+        self, group: GroupRuntime, controller: BellController, err: ModbusError
+    ) -> None:
         self._audit(
             group,
             "bells_unconfirmed",
@@ -194,7 +196,7 @@ class LinkageCore:
         )
         self._refresh_faults(group)
 
-    def _on_bells_confirmed(self, group: GroupRuntime, controller: Controller, attempts: int) -> None:
+    def _on_bells_confirmed(self, group: GroupRuntime, controller: BellController, attempts: int) -> None:
         self._audit(group, "bells_confirmed", Source.SYSTEM, controller=controller.id, attempts=attempts)
         self._refresh_faults(group)
 

@@ -16,7 +16,7 @@ from homeassistant.util import dt as dt_util
 
 from ..const import LOGGER
 from ..engine.modbus import DeviceReading, ModbusError
-from .groups import Controller, GroupRuntime
+from .groups import BellController, GroupRuntime
 
 if TYPE_CHECKING:
     from ..engine.modbus import GatewayPoller
@@ -24,11 +24,11 @@ if TYPE_CHECKING:
 # Seconds before retrying an unconfirmed bell write, by consecutive failures (first retry: the next poll).
 RETRY_BACKOFF: Final = (0.0, 0.5, 1.0, 2.0, 5.0)
 
-type UnconfirmedCallback = Callable[[GroupRuntime, Controller, ModbusError], None]
-type ConfirmedCallback = Callable[[GroupRuntime, Controller, int], None]
+type UnconfirmedCallback = Callable[[GroupRuntime, BellController, ModbusError], None]
+type ConfirmedCallback = Callable[[GroupRuntime, BellController, int], None]
 
 
-def take_reading(controller: Controller, reading: DeviceReading, poll_started: float) -> bool:
+def take_reading(controller: BellController, reading: DeviceReading, poll_started: float) -> bool:
     """Take a controller's availability, faults and bell read-back; True when something changed."""
     before = (controller.online, controller.unavailable, set(controller.faults), controller.confirmed)
     controller.online = reading.available
@@ -82,7 +82,7 @@ class BellDrive:
         self._on_unconfirmed = on_unconfirmed
         self._on_confirmed = on_confirmed
 
-    def wanted(self, group: GroupRuntime, controller: Controller) -> tuple[bool, ...]:
+    def wanted(self, group: GroupRuntime, controller: BellController) -> tuple[bool, ...]:
         """The bells the controller must sound: all for its group's alarm or test, else its manual ones."""
         on = group.machine.bells_on(dt_util.utcnow()) and group.id not in self.paused
         return tuple(on or n in controller.manual for n in range(1, controller.bells + 1))
@@ -99,7 +99,7 @@ class BellDrive:
         if jobs:
             await asyncio.gather(*jobs)
 
-    async def _async_write(self, group: GroupRuntime, controller: Controller) -> None:
+    async def _async_write(self, group: GroupRuntime, controller: BellController) -> None:
         async with controller.lock:
             want = self.wanted(group, controller)
             if controller.confirmed == want:

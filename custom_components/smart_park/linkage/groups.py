@@ -39,7 +39,7 @@ class InputRef:
 
 
 @dataclass(slots=True)
-class Controller:
+class BellController:
     """A fire-bell controller of a group and what the linkage knows of its bells."""
 
     device: Device
@@ -70,7 +70,7 @@ class GroupRuntime:
     machine: LinkageGroup
     name: str
     building: str | None
-    controllers: list[Controller]
+    controllers: list[BellController]
     inputs: dict[str, InputRef]
     issue_faults: frozenset[str] = frozenset()
 
@@ -100,7 +100,7 @@ class ControllerRef(NamedTuple):
     """A controller with the group it belongs to (``FireLinkage.controllers`` values)."""
 
     group: GroupRuntime
-    controller: Controller
+    controller: BellController
 
 
 def bell_span(profile: ParkProfile, device: Device) -> tuple[int, int]:
@@ -152,7 +152,7 @@ def build_groups(
                 inputs={},
             )
         address, count = bell_span(profile, device)
-        groups[group_id].controllers.append(Controller(device, address, count))
+        groups[group_id].controllers.append(BellController(device, address, count))
         for point in device.points:
             if point.key.startswith("call_point_"):
                 ref = InputRef(
