@@ -51,7 +51,11 @@ demo: $(VENV)/.demo-installed
 		echo "espeak-ng or ffmpeg missing: the demo runs without text-to-speech"
 	$(PY) -m demo
 
-bench: venv
+$(VENV)/.bench-installed: $(VENV)/.installed requirements_bench.txt
+	$(PY) -m pip install --quiet --root-user-action=ignore -r requirements_bench.txt
+	touch $@
+
+bench: $(VENV)/.bench-installed
 	$(PY) benchmarks/polling.py
 	$(PY) benchmarks/sync.py
 	$(PY) benchmarks/linkage_latency.py

@@ -280,12 +280,6 @@ class Hass:
             resp.raise_for_status()
             return str((await resp.json())["state"])
 
-    async def services(self) -> dict[str, set[str]]:
-        """domain -> its registered services."""
-        async with self.session.get(f"{self.url}/api/services", headers=self._auth) as resp:
-            resp.raise_for_status()
-            return {d["domain"]: set(d["services"]) for d in await resp.json()}
-
     async def config_flow(
         self, handler: str, answers: Mapping[str, Any], max_steps: int = 5
     ) -> dict[str, Any]:

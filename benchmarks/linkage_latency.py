@@ -341,8 +341,9 @@ class Ours:
         self.hass, self.setup_s = await start_smart_park(
             workdir / "ours", "smart_park linkage benchmark", raw_profile, first.host, first.port
         )
-        if OURS_SERVICE[1] not in (await self.hass.services()).get(OURS_SERVICE[0], set()):
-            return "smart_park.reset_alarm is not registered (fire linkage not in this build)"
+        # No service-list check: HA renders every integration's service descriptions for it, which fails
+        # here on core integrations whose optional libraries are missing; a missing reset_alarm fails the
+        # first reset instead.
         return None
 
     async def prepare(self, trial: Trial) -> None:

@@ -70,8 +70,7 @@ class Result:
 
 
 async def _start(ours: Ours, sim: ParkSimulator, raw: dict[str, Any], workdir: Path) -> None:
-    """hass with smart_park added through its config flow (as ``Ours.start``, without its /api/services
-    check: that endpoint fails on some core service descriptions in this environment)."""
+    """hass with smart_park added through its config flow."""
     first = next(iter(sim.profile.gateways.values()))
     ours.hass, ours.setup_s = await start_smart_park(
         workdir / "ours", "smart_park reload benchmark", raw, first.host, first.port
