@@ -7,7 +7,7 @@ enterprises, devices); each adds every problem it finds to one :class:`Collector
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -77,6 +77,21 @@ class Collector:
             self.issues.extend(_issues_from_invalid(err, path))
             return None
 
+    def entries(
+        self, schema: vol.Schema, raws: Sequence[Any], section: str, taken: Container[str]
+    ) -> Iterator[tuple[list[Any], dict[str, Any]]]:
+        """Each schema-valid entry of a list section whose id is not ``taken`` (the caller's result so far,
+        read as the caller fills it); invalid entries and duplicate ids become issues."""
+        for i, raw in enumerate(raws):
+            path: list[Any] = [section, i]
+            item = self.validate(schema, raw, path)
+            if item is None:
+                continue
+            if item["id"] in taken:
+                self.add([*path, "id"], "duplicate_id", id=item["id"])
+                continue
+            yield path, item
+
 
 @dataclass(frozen=True, slots=True)
 class References:
@@ -128,17 +143,11 @@ def parse_device_types(out: Collector, raws: Sequence[Any]) -> dict[str, DeviceT
 def parse_gateways(out: Collector, raws: Sequence[Any]) -> dict[str, Gateway]:
     """Gateways by id; a TCP gateway needs a host, an RTU bus a serial port."""
     gateways: dict[str, Gateway] = {}
-    for i, raw in enumerate(raws):
-        gw = out.validate(GATEWAY_SCHEMA, raw, ["gateways", i])
-        if gw is None:
-            continue
-        if gw["id"] in gateways:
-            out.add(["gateways", i, "id"], "duplicate_id", id=gw["id"])
-            continue
+    for path, gw in out.entries(GATEWAY_SCHEMA, raws, "gateways", gateways):
         if gw["protocol"] == "tcp" and not gw.get("host"):
-            out.add(["gateways", i, "host"], "required")
+            out.add([*path, "host"], "required")
         if gw["protocol"] == "rtu" and not gw.get("serial_port"):
-            out.add(["gateways", i, "serial_port"], "required")
+            out.add([*path, "serial_port"], "required")
         gateways[gw["id"]] = Gateway(
             id=gw["id"],
             name=gw.get("name", gw["id"]),
@@ -158,13 +167,7 @@ def parse_gateways(out: Collector, raws: Sequence[Any]) -> dict[str, Gateway]:
 def parse_buildings(out: Collector, raws: Sequence[Any]) -> dict[str, Building]:
     """Buildings by id."""
     buildings: dict[str, Building] = {}
-    for i, raw in enumerate(raws):
-        b = out.validate(BUILDING_SCHEMA, raw, ["buildings", i])
-        if b is None:
-            continue
-        if b["id"] in buildings:
-            out.add(["buildings", i, "id"], "duplicate_id", id=b["id"])
-            continue
+    for _path, b in out.entries(BUILDING_SCHEMA, raws, "buildings", buildings):
         buildings[b["id"]] = Building(b["id"], b.get("name", b["id"]), b["floors"], b["basements"])
     return buildings
 
@@ -174,14 +177,8 @@ def parse_enterprises(
 ) -> dict[str, Enterprise]:
     """Enterprises by id, placed in a known building and floor; other fields kept for the registry."""
     enterprises: dict[str, Enterprise] = {}
-    for i, raw in enumerate(raws):
-        e = out.validate(ENTERPRISE_SCHEMA, raw, ["enterprises", i])
-        if e is None:
-            continue
-        if e["id"] in enterprises:
-            out.add(["enterprises", i, "id"], "duplicate_id", id=e["id"])
-            continue
-        _check_place(out, buildings, ["enterprises", i], e.get("building"), e.get("floor"))
+    for path, e in out.entries(ENTERPRISE_SCHEMA, raws, "enterprises", enterprises):
+        _check_place(out, buildings, path, e.get("building"), e.get("floor"))
         extra = {k: v for k, v in e.items() if k not in ("id", "name", "building", "floor")}
         enterprises[e["id"]] = Enterprise(e["id"], e["name"], e.get("building"), e.get("floor"), extra)
     return enterprises
@@ -192,14 +189,7 @@ def parse_devices(out: Collector, raws: Sequence[Any], refs: References) -> dict
     devices: dict[str, Device] = {}
     # Which device took each (gateway, unit), for every device whose schema passed, kept or not.
     units: dict[tuple[str, int], str] = {}
-    for i, raw in enumerate(raws):
-        path: list[Any] = ["devices", i]
-        d = out.validate(DEVICE_SCHEMA, raw, path)
-        if d is None:
-            continue
-        if d["id"] in devices:
-            out.add([*path, "id"], "duplicate_id", id=d["id"])
-            continue
+    for path, d in out.entries(DEVICE_SCHEMA, raws, "devices", devices):
         if d["type"] not in refs.types:
             out.add([*path, "type"], "unknown_device_type", type=d["type"])
             continue
