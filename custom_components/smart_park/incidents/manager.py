@@ -193,6 +193,8 @@ class IncidentManager:
             **data,
         )
         event_data = self.describe(incident)
+        # Blueprints pass it on to our actions: with several parks loaded, the park the event came from.
+        event_data["config_entry_id"] = self.entry.entry_id
         if change is not None:
             event_data["change"] = change
         self.hass.bus.async_fire(event, event_data, context=context)
