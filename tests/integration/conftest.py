@@ -14,6 +14,7 @@ from homeassistant.const import CONF_HOST, CONF_PORT, Platform
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.smart_park.const import (
@@ -28,6 +29,8 @@ from custom_components.smart_park.engine.catalogue import Tier
 from custom_components.smart_park.engine.profile import parse_profile
 from simulator.server import ParkSimulator
 from tests.conftest import SimulatorFactory
+from tests.integration import phones
+from tests.integration.phones import PhoneFactory
 
 PARK_ID = "test_park"
 PARK_NAME = "测试小微园"
@@ -232,3 +235,12 @@ async def park_factory(hass: HomeAssistant, park_simulator: SimulatorFactory) ->
             await hass.async_block_till_done()
     for patcher in patchers:
         patcher.stop()
+
+
+@pytest.fixture
+async def phone_factory(
+    hass: HomeAssistant, aiohttp_client: ClientSessionGenerator, socket_enabled: None
+) -> AsyncIterator[PhoneFactory]:
+    """Fake companion-app phones on the real mobile_app, set up only for tests using it (see phones.py)."""
+    async with phones.phone_factory(hass, aiohttp_client) as factory:
+        yield factory
