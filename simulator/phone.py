@@ -17,7 +17,7 @@ import itertools
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -96,7 +96,7 @@ class RelayRequest:
     status: int | None  # None: not answered (HANG)
 
 
-def flatten(notification: Notification) -> dict[str, str]:
+def flatten(body: Mapping[str, Any]) -> dict[str, str]:
     """The notification as the Android app keeps it: a flat string map (FCM data and local push alike).
 
     The app's websocket handler builds it so: every key of ``data`` as a string, ``actions`` unrolled into
@@ -104,7 +104,8 @@ def flatten(notification: Notification) -> dict[str, str]:
     this map plus ``action``.
     """
     flat: dict[str, str] = {}
-    for key, value in notification.data.items():
+    data = body.get("data")
+    for key, value in (data if isinstance(data, dict) else {}).items():
         if key == "actions" and isinstance(value, list):
             for n, action in enumerate(value, start=1):
                 if isinstance(action, dict):
@@ -113,9 +114,30 @@ def flatten(notification: Notification) -> dict[str, str]:
         else:
             flat[key] = _text(value)
     for key in ("message", "title"):
-        if key in notification.body:
-            flat[key] = _text(notification.body[key])
+        if key in body:
+            flat[key] = _text(body[key])
     return flat
+
+
+async def fire_action(
+    session: aiohttp.ClientSession,
+    base_url: str,
+    webhook_id: str,
+    action: str,
+    notification: Mapping[str, Any] | None = None,
+    **extra: Any,
+) -> int:
+    """Send what the app sends when ``action`` is tapped on ``notification`` (its body); returns the status.
+
+    A ``fire_event`` webhook (no token: the webhook id is the secret) of ``mobile_app_notification_action``
+    whose data is the notification flattened (see :func:`flatten`), ``extra`` and ``action``.
+    """
+    event_data: dict[str, Any] = flatten(notification) if notification is not None else {}
+    event_data |= {**extra, "action": action}
+    body = {"type": "fire_event", "data": {"event_type": ACTION_EVENT, "event_data": event_data}}
+    async with session.post(f"{base_url.rstrip('/')}/api/webhook/{webhook_id}", json=body) as resp:
+        await resp.read()
+        return resp.status
 
 
 def _text(value: Any) -> str:
@@ -145,6 +167,8 @@ class FakePhone:
     user_id: str = ""  # the HA user the phone is registered to (the token's user)
     push_url: str | None = None
     push_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    # Called with each notification as it arrives (after it is in ``notifications``).
+    on_notification: Callable[[Notification], None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._token = ""
@@ -363,6 +387,8 @@ class FakePhone:
         async with self._changed:
             self.notifications.append(notification)
             self._changed.notify_all()
+        if self.on_notification is not None:
+            self.on_notification(notification)
 
     async def wait_for(
         self, predicate: Callable[[Notification], bool] = lambda n: True, timeout: float = 10.0
@@ -382,20 +408,15 @@ class FakePhone:
         return result
 
     async def answer(self, action: str, *, notification: Notification | None = None, **extra: Any) -> int:
-        """Tap ``action`` on a notification, as the app does: a ``fire_event`` webhook; returns the status.
+        """Tap ``action`` on a notification, as the app does (see :func:`fire_action`); returns the status.
 
-        The event data is the notification's flattened data (see :func:`flatten`) plus ``action``, as the
-        Android app sends it; ``notification`` defaults to the newest one offering ``action`` (none: only
+        ``notification`` defaults to the newest one offering ``action`` (none: the event carries only
         ``action``). ``extra`` adds keys (``reply_text=...`` for a REPLY action).
         """
         if notification is None:
             notification = next((n for n in reversed(self.notifications) if action in n.actions), None)
-        event_data: dict[str, Any] = flatten(notification) if notification is not None else {}
-        event_data |= {**extra, "action": action}
-        body = {"type": "fire_event", "data": {"event_type": ACTION_EVENT, "event_data": event_data}}
-        async with self._http().post(f"{self.base_url}/api/webhook/{self.webhook_id}", json=body) as resp:
-            await resp.read()
-            return resp.status
+        body = notification.body if notification is not None else None
+        return await fire_action(self._http(), self.base_url, self.webhook_id, action, body, **extra)
 
     async def close(self) -> None:
         """Disconnect, stop the push server and close the HTTP session."""
