@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
+from simulator import phonectl
 from simulator.phone import ACTION_EVENT, APP_ID, APP_VERSION, RelayMode
 from tests.integration.phones import PhoneFactory, create_user, notify_service
 
@@ -206,3 +208,35 @@ async def test_relay_that_never_answers(
     assert "Timeout sending notification to Phone A" in caplog.text
     assert [r.status for r in phone.relay_requests] == [None]
     assert phone.notifications == []
+
+
+async def test_phonectl_answers_the_newest_offer(
+    hass: HomeAssistant, phone_factory: PhoneFactory, tmp_path: Path
+) -> None:
+    """The demo's CLI answers from the state file: the newest notification offering the response."""
+    phone = await phone_factory("Phone A", local_push=True)
+    events: list[Event] = []
+    hass.bus.async_listen(ACTION_EVENT, events.append)
+    for token in ("old", "new"):
+        actions = [{"action": f"SMART_PARK_{token}_ON_MY_WAY", "title": "On my way"}]
+        await notify(hass, notify_service(phone), message=token, data={"actions": actions})
+        await phone.wait_for(lambda n, token=token: n.message == token, timeout=5)
+    state_path = tmp_path / "phones.json"
+    phonectl.write_state(state_path, phone.base_url, [phonectl.phone_record("陈刚", phone, role="volunteer")])
+    assert state_path.stat().st_mode & 0o077 == 0
+    text = state_path.read_text(encoding="utf-8")
+    assert phone.push_token not in text
+    assert "hass_confirm_id" not in text
+    result = await phonectl.answer(phonectl.read_state(state_path), "陈刚", "on_my_way")
+    assert result == {
+        "volunteer": "陈刚",
+        "device": "Phone A",
+        "action": "SMART_PARK_new_ON_MY_WAY",
+        "status": 200,
+    }
+    await hass.async_block_till_done()
+    (event,) = events
+    assert (event.data["action"], event.data["message"]) == ("SMART_PARK_new_ON_MY_WAY", "new")
+    assert event.context.user_id == phone.user_id
+    with pytest.raises(SystemExit, match="offers 'arrived'"):
+        phonectl.find_action(phonectl.read_state(state_path), "陈刚", "arrived")
