@@ -18,6 +18,7 @@ from .entity import (
     platform_points,
 )
 from .linkage import FireLinkage, GroupRuntime
+from .volunteers.entities import PushPathSensor, async_follow_roster
 
 # Coordinators do the I/O; entities only read their data.
 PARALLEL_UPDATES = 0
@@ -43,6 +44,12 @@ async def async_setup_entry(
     )
     linkage = entry.runtime_data.linkage
     async_add_entities(LinkageFaultBinarySensor(linkage, group) for group in linkage.groups.values())
+    team = entry.runtime_data.volunteers
+    entry.async_on_unload(
+        async_follow_roster(
+            hass, entry.entry_id, team, lambda t, v: [PushPathSensor(t, v)], async_add_entities
+        )
+    )
 
 
 class SmartParkBinarySensor(SmartParkEntity, BinarySensorEntity):

@@ -10,6 +10,7 @@ and the optional extra notify action (an SMS gateway). Every step is stored firs
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -43,9 +44,8 @@ class Escalation:
         self._audit = audit
         rollcalls.on_due = self.async_due
 
-    async def async_due(self, rollcall: RollCall) -> None:
-        """Run the steps whose deadline has passed."""
-        now = dt_util.utcnow()
+    async def async_due(self, rollcall: RollCall, now: datetime) -> None:
+        """Run the steps whose deadline has passed at ``now`` (the timer's time)."""
         if rollcall.repeat_at is not None and rollcall.repeat_at <= now:
             rollcall = self.rollcalls.commit_step(replace(rollcall, repeat_at=None))
             if rollcall.count(Response.ON_MY_WAY) == 0:

@@ -67,7 +67,9 @@ def phones_of(hass: HomeAssistant, user_id: str, device_ids: Iterable[str] = ())
     phones = []
     for webhook_id, config_entry in _registrations(hass).items():
         data = config_entry.data
-        device = registry.async_get_device(identifiers={(MOBILE_APP, data.get("device_id", ""))})
+        device = registry.async_get_device_by_identifier(
+            (MOBILE_APP, data.get("device_id", "")), config_entry.entry_id
+        )
         device_id = device.id if device else None
         if wanted:
             if device_id not in wanted:

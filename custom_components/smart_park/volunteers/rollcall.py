@@ -48,7 +48,7 @@ STORAGE_VERSION: Final = 1
 MAX_ENDED: Final = 500  # ended roll-calls kept for the month's figures and the dashboard
 EVENT_NOTIFICATION_ACTION: Final = "mobile_app_notification_action"
 
-type EscalationHandler = Callable[[RollCall], Any]
+type EscalationHandler = Callable[[RollCall, datetime], Any]
 
 
 class RollCalls:
@@ -365,11 +365,11 @@ class RollCalls:
         if (deadline := rollcall.next_deadline()) is None:
             return
 
-        async def due(_now: datetime) -> None:
+        async def due(now: datetime) -> None:
             self._timers.pop(rollcall.incident_id, None)
             current = self._rollcalls.get(rollcall.incident_id)
             if current is not None and current.active and self.on_due is not None:
-                await self.on_due(current)
+                await self.on_due(current, now)
                 if (after := self._rollcalls.get(rollcall.incident_id)) is not None:
                     self._arm(after)
 

@@ -88,7 +88,12 @@ class Roster:
     def async_start(self) -> CALLBACK_TYPE:
         """Check reachability now and every :data:`CHECK_INTERVAL`; returns the stop callback."""
         self.refresh()
-        return async_track_time_interval(self.hass, lambda _now: self.refresh(), CHECK_INTERVAL)
+
+        @callback
+        def check(_now: datetime) -> None:
+            self.refresh()
+
+        return async_track_time_interval(self.hass, check, CHECK_INTERVAL)
 
     # --- queries --------------------------------------------------------------------------------------
 
