@@ -9,9 +9,6 @@ its own HA user and access token unless one is given. Everything is closed when 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
-import sys
-import types
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -22,6 +19,7 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import slugify
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from demo.hass import without_voice_libraries
 from simulator.phone import FakePhone, RelayMode
 
 CLIENT_ID = "https://home-assistant.io/android"  # the companion app's OAuth client id
@@ -32,25 +30,6 @@ async def create_user(hass: HomeAssistant, name: str, *, admin: bool = False) ->
     user = await hass.auth.async_create_user(name, group_ids=[GROUP_ID_ADMIN if admin else GROUP_ID_USER])
     refresh_token = await hass.auth.async_create_refresh_token(user, CLIENT_ID)
     return user, hass.auth.async_create_access_token(refresh_token)
-
-
-def _without_voice_libraries() -> None:
-    """Let HA import mobile_app where the voice libraries cannot be installed (Python 3.14 here).
-
-    mobile_app imports cloud, which imports assist_pipeline, which imports pymicro-vad and pyspeex-noise at
-    module level; HA's pins of those have no Python 3.14 wheels. No test uses voice: stand-ins that fail
-    when called take their place only while the real ones are missing.
-    """
-    for module, name in (("pymicro_vad", "MicroVad"), ("pyspeex_noise", "AudioProcessor")):
-        if module in sys.modules or importlib.util.find_spec(module) is not None:
-            continue
-
-        def unavailable(*args: object, _module: str = module, **kwargs: object) -> None:
-            raise RuntimeError(f"{_module} is not installed: voice is off in these tests")
-
-        stand_in = types.ModuleType(module)
-        setattr(stand_in, name, unavailable)
-        sys.modules[module] = stand_in
 
 
 @dataclass
@@ -92,7 +71,7 @@ async def phone_factory(
     hass: HomeAssistant, aiohttp_client: ClientSessionGenerator
 ) -> AsyncIterator[PhoneFactory]:
     """Set up mobile_app, serve HA over loopback TCP, and yield the factory; close every phone after."""
-    _without_voice_libraries()
+    without_voice_libraries()  # mobile_app imports them (through cloud); see demo/hass.py
     # Loaded in a real HA (default_config): auth and config's websocket commands tell the phone its user
     # and HA device id.
     for domain in ("auth", "config"):
