@@ -33,6 +33,8 @@ class Category(StrEnum):
     BROADCAST = "broadcast"
     ENTERPRISE = "enterprise"
     DEVICE = "device"
+    PATROL = "patrol"
+    INSPECTION = "inspection"
 
 
 class Outcome(StrEnum):

@@ -21,7 +21,9 @@ if TYPE_CHECKING:  # annotations only: the capabilities import this module for t
     from .engine.profile import ParkProfile
     from .enterprises import EnterpriseRegistry
     from .incidents import IncidentManager, OneKeyAlarms
+    from .inspections import InspectionLists
     from .linkage import FireLinkage
+    from .patrols import PatrolManager
 
 
 @dataclass(kw_only=True)
@@ -45,6 +47,8 @@ class SmartParkData(ParkPolls):
     one_key: OneKeyAlarms
     linkage: FireLinkage
     broadcast: BroadcastManager
+    patrols: PatrolManager
+    inspections: InspectionLists
 
 
 type SmartParkConfigEntry = ConfigEntry[SmartParkData]

@@ -18,7 +18,7 @@ from . import ids
 from .const import LOGGER
 from .coordinator import SmartParkCoordinator, SmartParkData
 from .engine.catalogue import Point, PointPlatform, builtin_device_types
-from .engine.profile import Device, Gateway, ParkProfile
+from .engine.profile import Building, Device, Gateway, ParkProfile
 
 if TYPE_CHECKING:
     from .enterprises.model import EnterpriseRecord
@@ -84,6 +84,22 @@ def enterprise_device_info(profile: ParkProfile, record: EnterpriseRecord) -> De
     if record.building is not None and record.building in profile.buildings:
         info["suggested_area"] = profile.buildings[record.building].name
     return info
+
+
+def building_identifier(profile: ParkProfile, building_id: str) -> tuple[str, str]:
+    """Device registry identifier of a building."""
+    return ids.building_device(profile.id, building_id)
+
+
+def building_info(profile: ParkProfile, building: Building) -> DeviceInfo:
+    """The HA device of a building, under the park: its fire-inspection list belongs to it."""
+    return DeviceInfo(
+        identifiers={building_identifier(profile, building.id)},
+        name=building.name,
+        manufacturer="Smart Park Hub",
+        model="Building",
+        entry_type=DeviceEntryType.SERVICE,
+    )
 
 
 def park_device_parent(profile: ParkProfile, device: Device) -> tuple[str, str]:

@@ -52,6 +52,16 @@ def broadcast_zone(park_id: str, controller_id: str, zone_number: int) -> str:
     return f"{park_id}_{controller_id}_zone_{zone_number}"
 
 
+def patrol(park_id: str) -> str:
+    """The park's night-patrol sensor (current or last round)."""
+    return f"{park_id}_patrol"
+
+
+def inspection_list(park_id: str, building_id: str) -> str:
+    """A building's fire-inspection to-do list."""
+    return f"{park_id}_building.{building_id}_fire_inspection"
+
+
 def device(park_id: str, object_id: str) -> tuple[str, str]:
     """Device registry identifier of the park (``"park"``), a gateway or a field device."""
     return (DOMAIN, f"{park_id}_{object_id}")
@@ -60,6 +70,11 @@ def device(park_id: str, object_id: str) -> tuple[str, str]:
 def enterprise_device(park_id: str, enterprise_id: str) -> tuple[str, str]:
     """Device registry identifier of an enterprise ("." is not allowed in ids: no clash with a device's)."""
     return device(park_id, f"enterprise.{enterprise_id}")
+
+
+def building_device(park_id: str, building_id: str) -> tuple[str, str]:
+    """Device registry identifier of a building ("." is not allowed in ids: no clash with a device's)."""
+    return device(park_id, f"building.{building_id}")
 
 
 def linkage_group_device(park_id: str, group_id: str) -> tuple[str, str]:

@@ -43,6 +43,8 @@ from .engine.profile import ParkProfile, ProfileError, parse_profile
 from .enterprises import async_setup_enterprises
 from .entity import (
     async_register_device,
+    building_identifier,
+    building_info,
     device_identifier,
     enterprise_identifier,
     gateway_device_info,
@@ -52,7 +54,9 @@ from .entity import (
     park_device_parent,
 )
 from .incidents import async_setup_incidents, async_setup_one_key
+from .inspections import async_setup_inspections
 from .linkage import async_setup_linkage
+from .patrols import async_setup_patrols
 from .repairs import RepairIssues
 from .services import async_setup_services
 
@@ -63,6 +67,7 @@ PLATFORMS = [
     Platform.SENSOR,
     Platform.SIREN,
     Platform.SWITCH,
+    Platform.TODO,
 ]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -214,6 +219,8 @@ async def _async_setup_capabilities(
     one_key = await async_setup_one_key(hass, entry, polls, incidents, audit)
     linkage = await async_setup_linkage(hass, entry, polls, incidents=incidents, audit=audit, repairs=repairs)
     broadcast = await async_setup_broadcast(hass, entry, polls, linkage=linkage, audit=audit, repairs=repairs)
+    patrols = await async_setup_patrols(hass, entry, polls.profile, audit)
+    inspections = await async_setup_inspections(hass, entry, polls.profile, audit)
     return SmartParkData(
         profile=polls.profile,
         clients=polls.clients,
@@ -226,6 +233,8 @@ async def _async_setup_capabilities(
         one_key=one_key,
         linkage=linkage,
         broadcast=broadcast,
+        patrols=patrols,
+        inspections=inspections,
     )
 
 
@@ -241,6 +250,9 @@ def _async_register_devices(hass: HomeAssistant, entry: SmartParkConfigEntry, ru
     wanted: set[tuple[str, str]] = {park}
     # Enterprise devices (created by the registry) stay, moved-out ones too: they keep their history.
     wanted |= {enterprise_identifier(profile, e_id) for e_id in runtime.enterprises.records}
+    for building in profile.buildings.values():
+        async_register_device(hass, entry.entry_id, building_info(profile, building), via=park)
+        wanted.add(building_identifier(profile, building.id))
     for gateway in profile.gateways.values():
         async_register_device(hass, entry.entry_id, gateway_device_info(profile, gateway))
         wanted.add(device_identifier(profile, gateway.id))

@@ -35,6 +35,7 @@ from .entity import (
 )
 from .incidents import IncidentKind
 from .linkage import FireLinkage, GroupRuntime, LinkageState
+from .patrols import PatrolManager, PatrolState
 
 # Coordinators do the I/O; entities only read their data.
 PARALLEL_UPDATES = 0
@@ -67,7 +68,7 @@ async def async_setup_entry(
     )
     linkage = entry.runtime_data.linkage
     async_add_entities(LinkageStateSensor(linkage, group) for group in linkage.groups.values())
-    async_add_entities([OpenIncidentsSensor(entry)])
+    async_add_entities([OpenIncidentsSensor(entry), PatrolSensor(entry.runtime_data.patrols)])
     enterprises = entry.runtime_data.enterprises
     async_add_entities(enterprise_sensors(enterprises, enterprises.records))
     async_add_entities(EnterpriseSensor(enterprises, None, d) for d in PARK_ENTERPRISE_SENSORS)
@@ -155,6 +156,54 @@ class OpenIncidentsSensor(SensorEntity):
         for incident in self._incidents.open_incidents():
             counts[incident.kind] += 1
         return {kind.value: count for kind, count in counts.items()}
+
+
+PATROL_SENSOR: Final = SensorEntityDescription(
+    key="patrol",
+    translation_key="patrol",
+    device_class=SensorDeviceClass.ENUM,
+    options=[state.value for state in PatrolState],
+)
+
+
+class PatrolSensor(SensorEntity):
+    """The park's night patrol: idle before the first round, on patrol, then the last round's outcome."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    entity_description = PATROL_SENSOR
+
+    def __init__(self, patrols: PatrolManager) -> None:
+        """Initialise the sensor."""
+        self._patrols = patrols
+        self._attr_unique_id = ids.patrol(patrols.park_id)
+        self._attr_device_info = park_info(patrols.profile)
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the rounds."""
+        self.async_on_remove(self._patrols.async_add_listener(self.async_write_ha_state))
+
+    @property
+    def native_value(self) -> str:
+        """The current (or last) round's state."""
+        patrol = self._patrols.current
+        return patrol.state.value if patrol is not None else PatrolState.IDLE.value
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Route, checkpoints scanned of the total, missed checkpoints' names, the window."""
+        if (patrol := self._patrols.current) is None:
+            return {}
+        return {
+            "round_id": patrol.id,
+            "route": patrol.route,
+            "scanned": len(patrol.scans),
+            "checkpoints": len(patrol.checkpoints),
+            "missed": [] if patrol.is_open else [checkpoint.name for checkpoint in patrol.missed],
+            "started_at": patrol.started_at.isoformat(),
+            "ends_at": patrol.ends_at.isoformat(),
+            "ended_at": patrol.ended_at.isoformat() if patrol.ended_at else None,
+        }
 
 
 # --- enterprise registry: figures and consumption per enterprise, and park totals ---

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
 
-from . import broadcast, enterprises, incidents, linkage
+from . import broadcast, enterprises, incidents, linkage, patrols
 
 
 def async_setup_services(hass: HomeAssistant) -> None:
@@ -17,3 +17,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
     broadcast.async_register_services(hass)
     incidents.async_register_services(hass)
     enterprises.async_register_services(hass)
+    patrols.async_register_services(hass)

@@ -24,6 +24,8 @@ def test_entity_unique_ids() -> None:
         == "hightech_park_enterprise.hengda_electricity_month"
     )
     assert ids.broadcast_zone(PARK, "pa_1", 4) == "hightech_park_pa_1_zone_4"
+    assert ids.patrol(PARK) == "hightech_park_patrol"
+    assert ids.inspection_list(PARK, "b1") == "hightech_park_building.b1_fire_inspection"
 
 
 def test_device_identifiers() -> None:
@@ -32,3 +34,4 @@ def test_device_identifiers() -> None:
     assert ids.device(PARK, "meter_1") == ("smart_park", "hightech_park_meter_1")
     assert ids.enterprise_device(PARK, "hengda") == ("smart_park", "hightech_park_enterprise.hengda")
     assert ids.linkage_group_device(PARK, "b1") == ("smart_park", "hightech_park_linkage_b1")
+    assert ids.building_device(PARK, "b1") == ("smart_park", "hightech_park_building.b1")

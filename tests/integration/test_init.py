@@ -70,8 +70,13 @@ async def test_devices(
     assert park is not None
     assert park.entry_type is dr.DeviceEntryType.SERVICE
     devices = dr.async_entries_for_config_entry(device_registry, init_integration.entry_id)
-    # The field devices, the gateway, the park, enterprise e001 and building b1's fire-bell linkage group.
-    assert len(devices) == len(DEVICE_TYPES) + 4
+    # The field devices, the gateway, the park, enterprise e001, building b1 (its fire-inspection list) and
+    # b1's fire-bell linkage group.
+    assert len(devices) == len(DEVICE_TYPES) + 5
+    building = find_device(device_registry, (DOMAIN, f"{PARK_ID}_building.b1"))
+    assert building is not None
+    assert building.name == "1号楼"
+    assert building.via_device_id == park.id
 
 
 async def test_gateway_offline_at_setup(hass: HomeAssistant) -> None:

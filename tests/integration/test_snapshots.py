@@ -1,8 +1,9 @@
-"""Registry entries and states of the event, media player, siren and switch platforms, as snapshots.
+"""Registry entries and states of the event, media player, siren, switch and to-do platforms, as snapshots.
 
 The sensor and binary sensor snapshots are in test_sensor.py and test_binary_sensor.py. The conftest's park
 has one device of every built-in type: the one-key alarm (event), the broadcast controller (media players),
-the fire-bell controller and its building's linkage group (sirens) and the I/O module (switches).
+the fire-bell controller and its building's linkage group (sirens), the I/O module (switches) and the
+building's fire-inspection list (to-do).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from .conftest import ParkFactory, park_document
 
 
 @pytest.mark.parametrize(
-    "platform", [Platform.EVENT, Platform.MEDIA_PLAYER, Platform.SIREN, Platform.SWITCH], ids=str
+    "platform",
+    [Platform.EVENT, Platform.MEDIA_PLAYER, Platform.SIREN, Platform.SWITCH, Platform.TODO],
+    ids=str,
 )
 async def test_platform_snapshot(
     hass: HomeAssistant,
