@@ -35,6 +35,7 @@ class Category(StrEnum):
     DEVICE = "device"
     PATROL = "patrol"
     INSPECTION = "inspection"
+    VOLUNTEER = "volunteer"
 
 
 class Outcome(StrEnum):

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # annotations only: the capabilities import this module for t
     from .inspections import InspectionLists
     from .linkage import FireLinkage
     from .patrols import PatrolManager
+    from .volunteers import VolunteerTeam
 
 
 @dataclass(kw_only=True)
@@ -49,6 +50,7 @@ class SmartParkData(ParkPolls):
     broadcast: BroadcastManager
     patrols: PatrolManager
     inspections: InspectionLists
+    volunteers: VolunteerTeam
 
 
 type SmartParkConfigEntry = ConfigEntry[SmartParkData]

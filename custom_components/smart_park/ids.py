@@ -80,3 +80,13 @@ def building_device(park_id: str, building_id: str) -> tuple[str, str]:
 def linkage_group_device(park_id: str, group_id: str) -> tuple[str, str]:
     """Device registry identifier of a fire-bell linkage group."""
     return device(park_id, f"linkage_{group_id}")
+
+
+def volunteer_device(park_id: str, user_id: str) -> tuple[str, str]:
+    """Device registry identifier of a volunteer (an HA user id: opaque, not personal data)."""
+    return device(park_id, f"volunteer.{user_id}")
+
+
+def volunteer_entity(park_id: str, user_id: str, key: str) -> str:
+    """An entity of one volunteer (reachability, last notification)."""
+    return f"{park_id}_volunteer.{user_id}_{key}"

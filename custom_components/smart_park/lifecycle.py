@@ -59,6 +59,8 @@ from .linkage import async_setup_linkage
 from .patrols import async_setup_patrols
 from .repairs import RepairIssues
 from .services import async_setup_services
+from .volunteers import async_setup_volunteers
+from .volunteers.entities import async_register_volunteer_devices
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -212,7 +214,8 @@ async def _async_setup_capabilities(
 
     The order is the arguments': the enterprise registry creates the park's device before the field devices
     reached through it; incidents come before the linkage, the one-key terminals and the gas detectors that
-    open them; broadcast after the linkage (fire priority uses its PIN, the alternation pauses its bells).
+    open them; broadcast after the linkage (fire priority uses its PIN, the alternation pauses its bells);
+    volunteers last (their roll-calls follow incidents and call for help on the broadcast).
     """
     enterprises = await async_setup_enterprises(hass, entry, polls, audit)
     incidents = await async_setup_incidents(hass, entry, polls, audit)
@@ -221,6 +224,9 @@ async def _async_setup_capabilities(
     broadcast = await async_setup_broadcast(hass, entry, polls, linkage=linkage, audit=audit, repairs=repairs)
     patrols = await async_setup_patrols(hass, entry, polls.profile, audit)
     inspections = await async_setup_inspections(hass, entry, polls.profile, audit)
+    volunteers = await async_setup_volunteers(
+        hass, entry, polls, incidents=incidents, broadcast=broadcast, audit=audit, repairs=repairs
+    )
     return SmartParkData(
         profile=polls.profile,
         clients=polls.clients,
@@ -235,6 +241,7 @@ async def _async_setup_capabilities(
         broadcast=broadcast,
         patrols=patrols,
         inspections=inspections,
+        volunteers=volunteers,
     )
 
 
@@ -263,6 +270,7 @@ def _async_register_devices(hass: HomeAssistant, entry: SmartParkConfigEntry, ru
     for group in runtime.linkage.groups.values():
         async_register_device(hass, entry.entry_id, linkage_group_info(profile, group), via=park)
         wanted.add(linkage_group_identifier(profile, group.id))
+    wanted |= async_register_volunteer_devices(hass, entry.entry_id, runtime.volunteers)
     registry = dr.async_get(hass)
     for device_entry in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not device_entry.identifiers & wanted:

@@ -28,6 +28,7 @@ from .incidents import (
     EVENT_INCIDENT_OPENED,
     EVENT_INCIDENT_UPDATED,
 )
+from .volunteers import EVENT_DISPATCHED, EVENT_ENDED, EVENT_ESCALATED, EVENT_RESPONDED
 
 NAME: Final = "Smart Park"
 KIND_NAMES: Final = {"fire": "Fire", "one_key": "One-key alarm", "gas": "Gas"}
@@ -73,6 +74,42 @@ def describe_incident(event_type: str, data: Mapping[str, Any]) -> tuple[str, st
     return f"{kind} incident", message
 
 
+RESPONSE_PHRASES: Final = {"on_my_way": "on the way", "cannot_come": "cannot come", "arrived": "arrived"}
+ROLLCALL_NAME: Final = "Volunteer roll-call"
+
+
+def _seconds(value: Any) -> str:
+    return f"{float(value):.0f} s" if isinstance(value, int | float) else "-"
+
+
+def describe_rollcall(event_type: str, data: Mapping[str, Any]) -> tuple[str, str]:
+    """Logbook name and message of a roll-call event: volunteers by name, with the figures that matter."""
+    where = place(data)
+    kind = KIND_NAMES.get(str(data.get("kind")), data.get("kind"))
+    incident = f"{kind} at {where or 'the park'} ({data.get('incident_id')})"
+    if event_type == EVENT_RESPONDED:
+        via = " by radio" if data.get("via") == "radio" else ""
+        phrase = RESPONSE_PHRASES.get(str(data.get("response")), str(data.get("response")))
+        return (
+            f"Volunteer {data.get('name')}",
+            f"{phrase}{via}: {incident}, {_seconds(data.get('seconds'))} after the alarm",
+        )
+    counts = f"{data.get('on_my_way', 0)}/{data.get('quorum', 0)} on the way"
+    if event_type == EVENT_DISPATCHED:
+        return ROLLCALL_NAME, f"{data.get('asked', 0)} volunteers asked: {incident}"
+    if event_type == EVENT_ESCALATED:
+        step = (
+            "nobody on the way, everyone on the roster asked"
+            if data.get("step") == "repeat_all"
+            else "below quorum, help called for"
+        )
+        return ROLLCALL_NAME, f"{step} ({counts}): {incident}"
+    return ROLLCALL_NAME, (
+        f"ended, {counts}, {data.get('arrived', 0)} arrived, first on the way after "
+        f"{_seconds(data.get('first_on_my_way_s'))}: {incident}"
+    )
+
+
 def describe_audit(data: Mapping[str, Any]) -> str:
     """Logbook message of an audit entry."""
     action = str(data.get("action", ""))
@@ -82,6 +119,8 @@ def describe_audit(data: Mapping[str, Any]) -> str:
         text += " on" if details["on"] else " off"
     if target := data.get("target"):
         text += f": {target}"
+    if data.get("category") == "volunteer" and (name := details.get("name")):
+        text += f" ({name})"
     outcome = data.get("outcome", "ok")
     if outcome != "ok":
         why = details.get("reason") or details.get("error")
@@ -113,6 +152,16 @@ def async_describe_events(
 
         return describe
 
+    def rollcall(event_type: str) -> Callable[[Event], dict[str, Any]]:
+        @callback
+        def describe(event: Event) -> dict[str, Any]:
+            name, message = describe_rollcall(event_type, event.data)
+            return {LOGBOOK_ENTRY_NAME: name, LOGBOOK_ENTRY_MESSAGE: message}
+
+        return describe
+
     async_describe_event(DOMAIN, EVENT_AUDIT, audit)
+    for event_type in (EVENT_DISPATCHED, EVENT_RESPONDED, EVENT_ESCALATED, EVENT_ENDED):
+        async_describe_event(DOMAIN, event_type, rollcall(event_type))
     for event_type in INCIDENT_VERBS:
         async_describe_event(DOMAIN, event_type, incident(event_type))

@@ -36,6 +36,7 @@ from .entity import (
 from .incidents import IncidentKind
 from .linkage import FireLinkage, GroupRuntime, LinkageState
 from .patrols import PatrolManager, PatrolState
+from .volunteers.entities import LastDeliverySensor, async_follow_roster, team_sensors
 
 # Coordinators do the I/O; entities only read their data.
 PARALLEL_UPDATES = 0
@@ -75,6 +76,13 @@ async def async_setup_entry(
     entry.async_on_unload(
         enterprises.async_add_added_listener(
             lambda ids: async_add_entities(enterprise_sensors(enterprises, ids))
+        )
+    )
+    team = entry.runtime_data.volunteers
+    async_add_entities(team_sensors(team))
+    entry.async_on_unload(
+        async_follow_roster(
+            hass, entry.entry_id, team, lambda t, v: [LastDeliverySensor(t, v)], async_add_entities
         )
     )
 

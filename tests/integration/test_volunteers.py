@@ -25,6 +25,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.smart_park.const import DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
+from custom_components.smart_park.logbook import describe_rollcall
 from custom_components.smart_park.volunteers import EVENT_ESCALATED, EVENT_RESPONDED, Delivery, Response
 from simulator.phone import FakePhone, Notification
 from simulator.server import ParkSimulator
@@ -366,3 +367,16 @@ async def test_a_phone_that_does_not_confirm_falls_back_to_the_relay(
     await phone.wait_for(lambda n: n.path == "relay" and bool(n.actions))
     recipient = team.rollcalls.get(incident_id).recipients[phone.user_id]
     assert (recipient.delivery, recipient.path) == (Delivery.SENT, "relay")
+
+
+def test_logbook_names_the_volunteer_and_the_place() -> None:
+    base = {"incident_id": "p-i4", "kind": "fire", "building_name": "1号楼", "floor": 3, "quorum": 3}
+    name, message = describe_rollcall(
+        EVENT_RESPONDED, {**base, "name": "陈刚", "response": "on_my_way", "via": "app", "seconds": 42.4}
+    )
+    assert (name, message) == (
+        "Volunteer 陈刚",
+        "on the way: Fire at 1号楼 floor 3 (p-i4), 42 s after the alarm",
+    )
+    _name, message = describe_rollcall(EVENT_ESCALATED, {**base, "step": "call_for_help", "on_my_way": 1})
+    assert message == "below quorum, help called for (1/3 on the way): Fire at 1号楼 floor 3 (p-i4)"

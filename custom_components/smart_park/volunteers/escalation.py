@@ -10,8 +10,8 @@ and the optional extra notify action (an SMS gateway). Every step is stored firs
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components import persistent_notification

@@ -164,7 +164,8 @@ class RollCalls:
         if not incident.is_open:
             if rollcall is not None and rollcall.active:
                 self.hass.async_create_task(self._async_end(rollcall, None))
-        elif rollcall is None and incident.kind.value in self.options.kinds:
+        elif rollcall is None and incident.kind.value in self.options.kinds and self.roster.volunteers():
+            # A park without a roster does not use volunteer dispatch: nothing to ask, nothing to record.
             self.hass.async_create_task(self._async_auto_dispatch(incident))
 
     async def _async_auto_dispatch(self, incident: Incident) -> None:
@@ -179,6 +180,8 @@ class RollCalls:
         """Ask the volunteers of an open incident; the existing roll-call when there is one (idempotent)."""
         if (existing := self._rollcalls.get(incident_id)) is not None:
             return existing
+        if not self.roster.volunteers():
+            raise invalid("volunteer_roster_empty")
         incident = self.incidents.get(incident_id)
         if incident is None or not incident.is_open:
             raise invalid(
@@ -405,12 +408,16 @@ class RollCalls:
 
     def event_data(self, rollcall: RollCall) -> dict[str, Any]:
         """What the roll-call events carry: ids, place and figures (names only of who answered)."""
+        building = self.profile.buildings.get(rollcall.building) if rollcall.building else None
+        enterprise = self.profile.enterprises.get(rollcall.enterprise) if rollcall.enterprise else None
         return {
             "park_id": self.profile.id,
             "incident_id": rollcall.incident_id,
             "kind": rollcall.kind,
             "building": rollcall.building,
+            "building_name": building.name if building else None,
             "floor": rollcall.floor,
             "enterprise": rollcall.enterprise,
+            "enterprise_name": enterprise.name if enterprise else None,
             **rollcall.summary(),
         }
