@@ -25,6 +25,7 @@ from typing import IO, Any
 import aiohttp
 import yaml
 
+from demo.volunteers import DemoVolunteerError, Team
 from simulator.reference import reference_profile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +83,8 @@ energy:
 history:
 logbook:
 media_source:
+# The volunteers' phones (demo/volunteers.py): fake companion apps registered like the real one.
+mobile_app:
 recorder:
   purge_keep_days: 3
 repairs:
@@ -442,6 +445,7 @@ async def run(demo: Demo) -> None:
     }
     check_ports(ports)
     profile_path, profile_yaml = prepare(profile)
+    team = Team(HA_URL, RUN / "phones.json")
     print("Smart Park Hub demo — starting (the first start of Home Assistant takes a minute)")
     demo.spawn(
         "park simulator",
@@ -478,7 +482,7 @@ async def run(demo: Demo) -> None:
     # in config/custom_components, not through the checkout (whose custom_components would shadow them).
     demo.spawn(
         "home assistant",
-        [PY, "-m", "homeassistant", "-c", str(RUN / "ha"), "--skip-pip"],
+        [PY, str(ROOT / "demo" / "hass.py"), "-c", str(RUN / "ha"), "--skip-pip"],
         RUN / "hass.log",
         cwd=RUN / "ha",
     )
@@ -527,7 +531,14 @@ async def run(demo: Demo) -> None:
             env={"HA_TOKEN": lived},
         )
         await wait_until("park_sync (following HA, central link up)", sync_up_probe(session), demo, 60)
+        try:
+            await team.start(session, token, CLIENT_ID, profile["buildings"][0]["id"])
+        except DemoVolunteerError as err:
+            raise DemoError(f"{err}; see demo/run/hass.log") from err
+        for member, _phone in team.members:
+            print(f"  volunteer {member.name} ({member.role}), phone: {member.paths}")
     ctl = f".venv/bin/python -m simulator.ctl --url http://{HOST}:{CONTROL_PORT}"
+    phonectl = ".venv/bin/python -m simulator.phonectl"
     print(
         f"""
 Smart Park Hub is running.
@@ -536,6 +547,9 @@ Smart Park Hub is running.
                    API token (long-lived): demo/run/ha_token.txt
   Park simulator   http://{HOST}:{CONTROL_PORT}/api/state
                    try: {ctl} press-call-point b1_bells 3
+  Volunteers       {", ".join(m.name for m, _ in team.members)}: what their phones got in demo/run/phones.json
+                   {phonectl} list
+                   {phonectl} answer --volunteer 陈刚 --response on_my_way
   Text-to-speech   {speech}
   Central platform http://{HOST}:{CENTRAL_PORT}/api/v1/summary
   park_sync status http://{HOST}:{SYNC_STATUS_PORT}/status
@@ -543,9 +557,12 @@ Smart Park Hub is running.
 """,
         flush=True,
     )
-    while True:
-        demo.check_alive()
-        await asyncio.sleep(2)
+    try:
+        while True:
+            demo.check_alive()
+            await asyncio.sleep(2)
+    finally:
+        await team.close()
 
 
 def main() -> None:
