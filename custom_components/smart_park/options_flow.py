@@ -1,6 +1,7 @@
 """Options flow: the menu and its polling (with the park profile), fire-bell linkage and broadcast pages.
 
-The enterprise pages live in :mod:`.enterprises.options_flow` (mixed in); the entry flows in
+The enterprise and volunteer pages live in :mod:`.enterprises.options_flow` and
+:mod:`.volunteers.options_flow` (mixed in); the entry flows in
 :mod:`.config_flow`, which returns this flow from ``async_get_options_flow``.
 """
 
@@ -61,6 +62,7 @@ from .engine.catalogue import Tier
 from .enterprises.options_flow import EnterpriseOptionsFlow
 from .linkage import hash_pin
 from .profile_form import InvalidProfile, ProfileFormMixin
+from .volunteers.options_flow import VolunteerOptionsFlow
 
 CONF_NEW_PIN = "new_pin"
 CONF_CLEAR_PIN = "clear_pin"
@@ -114,13 +116,13 @@ _POLLING_SCHEMA = vol.Schema(
 )
 
 
-class SmartParkOptionsFlow(ProfileFormMixin, EnterpriseOptionsFlow):
+class SmartParkOptionsFlow(ProfileFormMixin, EnterpriseOptionsFlow, VolunteerOptionsFlow):
     """A menu of option pages: polling and the park profile, the fire-bell linkage, ...
 
     Each page applies its own options and keeps the others'; an invalid page changes nothing.
     """
 
-    MENU: tuple[str, ...] = ("polling", "linkage", "enterprises", "broadcast")
+    MENU: tuple[str, ...] = ("polling", "linkage", "enterprises", "broadcast", "volunteers")
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose an option page."""

@@ -380,3 +380,62 @@ def test_logbook_names_the_volunteer_and_the_place() -> None:
     )
     _name, message = describe_rollcall(EVENT_ESCALATED, {**base, "step": "call_for_help", "on_my_way": 1})
     assert message == "below quorum, help called for (1/3 on the way): Fire at 1号楼 floor 3 (p-i4)"
+
+
+async def _volunteer_page(hass: HomeAssistant, entry: SmartParkConfigEntry, step: str) -> Any:
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "volunteers"}
+    )
+    return await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": step})
+
+
+async def test_options_flow_manages_the_roster_and_the_settings(hass: HomeAssistant, team: Team) -> None:
+    roster = team.entry.runtime_data.volunteers.roster
+    chen = team.phones["chen"].user_id
+    result = await _volunteer_page(hass, team.entry, "volunteer_add")
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"user_id": chen})
+    assert result["step_id"] == "volunteer_form"
+    # A shift without its end changes nothing.
+    bad = {"role": "duty_officer", "shift_start": "20:00:00"}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], bad)
+    assert result["errors"] == {"base": "shift_invalid"}
+    assert roster.get(chen).role.value == "volunteer"
+    # The form shows the volunteer's fields filled in; the frontend sends them back with the changes.
+    schema = result["data_schema"].schema
+    shown = {key.schema: key.description["suggested_value"] for key in schema if key.description}
+    assert shown["phone"] == "13900000000"
+    night = {
+        **shown,
+        "role": "duty_officer",
+        "shift_days": ["mon"],
+        "shift_start": "20:00:00",
+        "shift_end": "08:00:00",
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], night)
+    assert result["reason"] == "volunteer_saved"
+    volunteer = roster.get(chen)
+    assert volunteer.role.value == "duty_officer"
+    assert (volunteer.phone, volunteer.building, volunteer.language) == ("13900000000", "b1", "en")
+    assert [s.as_dict() for s in volunteer.shifts] == [{"days": ["mon"], "start": "20:00", "end": "08:00"}]
+    result = await _volunteer_page(hass, team.entry, "volunteer_settings")
+    settings = {
+        "volunteer_dispatch_kinds": ["fire"],
+        "volunteer_quorum": 2,
+        "volunteer_repeat_after": 30,
+        "volunteer_escalate_after": 120,
+        "volunteer_help_broadcast": False,
+        "volunteer_notify_service": "notify.nowhere",
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], settings)
+    assert result["errors"] == {"volunteer_notify_service": "unknown_service"}
+    settings["volunteer_notify_service"] = ""
+    result = await hass.config_entries.options.async_configure(result["flow_id"], settings)
+    assert result["type"] == "create_entry"
+    await hass.async_block_till_done()
+    options = team.entry.runtime_data.volunteers.rollcalls.options
+    assert (sorted(options.kinds), options.quorum, options.repeat_after.total_seconds()) == (["fire"], 2, 30)
+    result = await _volunteer_page(hass, team.entry, "volunteer_remove")
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"user_id": chen})
+    assert result["reason"] == "volunteer_removed"
+    assert team.entry.runtime_data.volunteers.roster.get(chen) is None

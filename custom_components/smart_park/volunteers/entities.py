@@ -205,8 +205,8 @@ def async_follow_roster(
             known.add(user_id)
         for user_id in known - set(current):
             known.discard(user_id)
-            device = dr.async_get(hass).async_get_device(
-                identifiers={ids.volunteer_device(profile.id, user_id)}
+            device = dr.async_get(hass).async_get_device_by_identifier(
+                ids.volunteer_device(profile.id, user_id), entry_id
             )
             if device is not None:
                 registry = er.async_get(hass)
