@@ -25,6 +25,7 @@ from .coordinator import SmartParkConfigEntry
 from .enterprises import SIGNAL_ENTERPRISES_CHANGED, redacted
 from .entry import ATTR_CONFIG_ENTRY_ID, loaded_entries
 from .incidents import SIGNAL_INCIDENT_CHANGED, Incident, IncidentManager
+from .volunteers import websocket as volunteers_websocket
 
 
 def async_setup(hass: HomeAssistant) -> None:
@@ -36,6 +37,7 @@ def async_setup(hass: HomeAssistant) -> None:
     async_register_command(hass, ws_list_enterprises)
     async_register_command(hass, ws_subscribe_enterprises)
     # Each capability adds its commands here.
+    volunteers_websocket.async_setup(hass)
 
 
 # --- incidents and audit ------------------------------------------------------------------------------

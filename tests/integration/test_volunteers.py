@@ -439,3 +439,37 @@ async def test_options_flow_manages_the_roster_and_the_settings(hass: HomeAssist
     result = await hass.config_entries.options.async_configure(result["flow_id"], {"user_id": chen})
     assert result["reason"] == "volunteer_removed"
     assert team.entry.runtime_data.volunteers.roster.get(chen) is None
+
+
+async def test_websocket_roster_and_rollcalls_without_personal_data(
+    hass: HomeAssistant,
+    team: Team,
+    hass_ws_client: WebSocketGenerator,
+    hass_read_only_access_token: str,
+) -> None:
+    operator = await hass_ws_client(hass, hass_read_only_access_token)
+    await operator.send_json_auto_id({"type": "smart_park/volunteers/list"})
+    roster = {v["name"]: v for v in (await operator.receive_json())["result"]["volunteers"]}
+    assert set(roster) == {"王伟", "李娜", "陈刚"}
+    assert "phone" not in roster["陈刚"]
+    assert (roster["李娜"]["reachable"], roster["李娜"]["phones"][0]["local_push"]) == (True, True)
+    admin = await hass_ws_client(hass)
+    await admin.send_json_auto_id({"type": "smart_park/volunteers/list"})
+    phones = {v["name"]: v.get("phone") for v in (await admin.receive_json())["result"]["volunteers"]}
+    assert phones["陈刚"] == "13900000000"
+    await operator.send_json_auto_id({"type": "smart_park/rollcalls/subscribe"})
+    assert (await operator.receive_json())["success"]
+    assert (await operator.receive_json())["event"] == {"rollcalls": []}
+    incident_id = await team.fire(hass)
+    chen = team.phones["chen"]
+    await chen.wait_for(lambda n: bool(n.actions))
+    await chen.answer(next(a for a in callouts(chen)[-1].actions if a.endswith("_ON_MY_WAY")))
+    await hass.async_block_till_done()
+    updates = []
+    while not updates or updates[-1]["on_my_way"] == 0:
+        updates.extend((await operator.receive_json())["event"]["rollcalls"])
+    last = updates[-1]
+    assert (last["incident_id"], last["on_my_way"]) == (incident_id, 1)
+    answered = next(r for r in last["recipients"] if r["user_id"] == chen.user_id)
+    assert (answered["name"], answered["response"]) == ("陈刚", "on_my_way")
+    assert all("token" not in r for u in updates for r in u["recipients"])

@@ -6,7 +6,8 @@
 - :mod:`.messages`: notification texts (en, zh-Hans) and the companion app's fields;
 - :mod:`.rollcall`: :class:`RollCalls`, dispatch, answers and persisted deadlines;
 - :mod:`.escalation`: the escalation's steps and notices to volunteers by role and place;
-- :mod:`.options`: the options of the roll-call; :mod:`.actions`: the actions.
+- :mod:`.options` and :mod:`.options_flow`: the roll-call's options and the volunteer pages;
+- :mod:`.actions`, :mod:`.websocket`, :mod:`.entities`: actions, websocket commands and entities.
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ async def async_setup_volunteers(
     await rollcalls.async_load()
     entry.async_on_unload(rollcalls.async_flush)
     escalation = Escalation(rollcalls, broadcast, scoped)
+    team = VolunteerTeam(roster=roster, rollcalls=rollcalls, escalation=escalation)
+    rollcalls.team = team
     entry.async_on_unload(roster.async_start())
     entry.async_on_unload(rollcalls.async_start())
-    return VolunteerTeam(roster=roster, rollcalls=rollcalls, escalation=escalation)
+    return team

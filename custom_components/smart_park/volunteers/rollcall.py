@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, Context, Event, HassJob, HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
@@ -43,10 +44,13 @@ from .roster import Roster
 
 if TYPE_CHECKING:
     from ..incidents import Incident, IncidentManager
+    from . import VolunteerTeam
 
 STORAGE_VERSION: Final = 1
 MAX_ENDED: Final = 500  # ended roll-calls kept for the month's figures and the dashboard
 EVENT_NOTIFICATION_ACTION: Final = "mobile_app_notification_action"
+# Dispatched with (entry id, team, roll-call) on every change: websocket subscribers of every park.
+SIGNAL_ROLLCALL_CHANGED: Final = f"{DOMAIN}_rollcall_changed"
 
 type EscalationHandler = Callable[[RollCall, datetime], Any]
 
@@ -64,6 +68,9 @@ class RollCalls:
         options: RollCallOptions,
     ) -> None:
         self.hass = hass
+        self.entry_id = entry_id
+        # The capability this belongs to, for the websocket subscribers (set once it is assembled).
+        self.team: VolunteerTeam | None = None
         self.roster = roster
         self.incidents = incidents
         self.profile = incidents.profile
@@ -129,6 +136,8 @@ class RollCalls:
         self._store.async_delay_save(self._data_to_save, 0)
         self.incidents.update_detail(rollcall.incident_id, {"rollcall": rollcall.summary()})
         self.listeners.notify(rollcall)
+        if self.team is not None:
+            async_dispatcher_send(self.hass, SIGNAL_ROLLCALL_CHANGED, self.entry_id, self.team, rollcall)
         return rollcall
 
     # --- queries --------------------------------------------------------------------------------------
