@@ -73,6 +73,7 @@ TO_REDACT: Final = frozenset(
         "contact",
         "contact_name",
         "contact_phone",
+        "volunteer_name",
         "phone",
         "mobile",
         "email",

@@ -15,6 +15,7 @@ from typing import Any, Final
 from homeassistant.components.diagnostics import REDACTED
 from homeassistant.core import HomeAssistant
 
+from . import volunteers
 from .audit import AuditLog
 from .const import TO_REDACT
 from .coordinator import SmartParkConfigEntry, SmartParkData
@@ -109,6 +110,8 @@ async def async_get_config_entry_diagnostics(
             "audit": _audit(data.audit),
             "incidents": data.incidents.diagnostics(),
             "one_key_terminals": data.one_key.diagnostics(),
+            # Roles, places, reachability and roll-call figures: no volunteer's name or phone.
+            "volunteers": volunteers.diagnostics(data.volunteers),
         }
     )
 

@@ -119,7 +119,7 @@ def describe_audit(data: Mapping[str, Any]) -> str:
         text += " on" if details["on"] else " off"
     if target := data.get("target"):
         text += f": {target}"
-    if data.get("category") == "volunteer" and (name := details.get("name")):
+    if data.get("category") == "volunteer" and (name := details.get("volunteer_name")):
         text += f" ({name})"
     outcome = data.get("outcome", "ok")
     if outcome != "ok":

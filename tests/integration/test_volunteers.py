@@ -7,6 +7,7 @@ relay (push_url) or the local push channel (confirmed), answers come back as the
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +22,8 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_time_changed,
 )
-from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
 from custom_components.smart_park.const import DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
@@ -78,10 +80,12 @@ def team_options() -> dict[str, Any]:
 
 @pytest.fixture
 async def park(
-    park_factory: ParkFactory, team_options: dict[str, Any]
+    hass: HomeAssistant, park_factory: ParkFactory, team_options: dict[str, Any]
 ) -> tuple[SmartParkConfigEntry, ParkSimulator]:
     """The park, set up before the phones' HTTP server starts (HA's router is frozen from then on)."""
-    return await park_factory(park_document(), options=entry_options(**team_options))
+    park = await park_factory(park_document(), options=entry_options(**team_options))
+    assert await async_setup_component(hass, "diagnostics", {})
+    return park
 
 
 @pytest.fixture
@@ -293,7 +297,7 @@ async def test_the_duty_room_records_a_radio_answer(
     assert "token" not in recipient
     entry = [e for e in team.entry.runtime_data.audit.entries() if e.action == "volunteer_arrived"][-1]
     assert entry.user_id == hass_admin_user.id
-    assert entry.data["name"] == "陈刚"
+    assert entry.data["volunteer_name"] == "陈刚"
 
 
 async def test_roster_changes_are_admin_only_and_bad_input_changes_nothing(
@@ -473,3 +477,21 @@ async def test_websocket_roster_and_rollcalls_without_personal_data(
     answered = next(r for r in last["recipients"] if r["user_id"] == chen.user_id)
     assert (answered["name"], answered["response"]) == ("陈刚", "on_my_way")
     assert all("token" not in r for u in updates for r in u["recipients"])
+
+
+async def test_diagnostics_carry_no_volunteer_name_or_phone(
+    hass: HomeAssistant, team: Team, hass_client: ClientSessionGenerator
+) -> None:
+    incident_id = await team.fire(hass)
+    chen = team.phones["chen"]
+    await chen.wait_for(lambda n: bool(n.actions))
+    await chen.answer(next(a for a in callouts(chen)[-1].actions if a.endswith("_ON_MY_WAY")))
+    await hass.async_block_till_done()
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, team.entry)
+    text = json.dumps(diagnostics, ensure_ascii=False)
+    for personal in ("陈刚", "王伟", "李娜", "13900000000"):
+        assert personal not in text
+    team_part = diagnostics["volunteers"]
+    assert sorted(v["role"] for v in team_part["volunteers"]) == ["building_leader", "captain", "volunteer"]
+    assert team_part["rollcalls"][-1]["incident_id"] == incident_id
+    assert team_part["rollcalls"][-1]["on_my_way"] == 1

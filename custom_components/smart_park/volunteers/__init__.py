@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
 from ..audit import AuditLog, Category
 from .actions import async_register_services
@@ -57,8 +57,12 @@ __all__ = [
     "VolunteerTeam",
     "async_register_services",
     "async_setup_volunteers",
+    "diagnostics",
     "month_median",
 ]
+
+
+DIAGNOSTICS_ROLLCALLS: Final = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,37 @@ class VolunteerTeam:
     roster: Roster
     rollcalls: RollCalls
     escalation: Escalation
+
+
+def diagnostics(team: VolunteerTeam) -> dict[str, Any]:
+    """Roster and roll-calls for a bug report: roles, places, reachability, figures; no names or phones."""
+    roster = team.roster
+    on_duty = {v.user_id for v in roster.on_duty()}
+    return {
+        "options": {
+            "kinds": sorted(team.rollcalls.options.kinds),
+            "quorum": team.rollcalls.options.quorum,
+            "repeat_after": team.rollcalls.options.repeat_after.total_seconds(),
+            "escalate_after": team.rollcalls.options.escalate_after.total_seconds(),
+        },
+        "volunteers": [
+            {
+                "role": v.role.value,
+                "building": v.building,
+                "shifts": len(v.shifts),
+                "on_duty": v.user_id in on_duty,
+                "phones": [{"local_push": p.local, "relay_push": p.relay} for p in roster.phones(v.user_id)],
+                "last_delivery": roster.last_delivery[v.user_id][0].value
+                if v.user_id in roster.last_delivery
+                else None,
+            }
+            for v in roster.volunteers()
+        ],
+        "rollcalls": [
+            {"incident_id": r.incident_id, "active": r.active, **r.summary()}
+            for r in team.rollcalls.rollcalls()[-DIAGNOSTICS_ROLLCALLS:]
+        ],
+    }
 
 
 async def async_setup_volunteers(

@@ -353,7 +353,7 @@ class RollCalls:
             target=incident_id,
             context=context,
             volunteer=user_id,
-            name=changed.name,
+            volunteer_name=changed.name,
             via=via,
         )
         data = {

@@ -174,7 +174,9 @@ class Roster:
         action = "volunteer_changed" if volunteer.user_id in self._volunteers else "volunteer_added"
         self._volunteers[volunteer.user_id] = volunteer
         self._save()
+        # The name under a key diagnostics redact (volunteer names are personal); never the phone.
         public = volunteer.public_dict()
+        public["volunteer_name"] = public.pop("name")
         self._audit(action, source_of(context), target=volunteer.user_id, context=context, **public)
         self.refresh()
         self.listeners.notify()
@@ -190,7 +192,11 @@ class Roster:
         self._repairs.delete(self.issue_id(user_id))
         self._save()
         self._audit(
-            "volunteer_removed", source_of(context), target=user_id, context=context, name=volunteer.name
+            "volunteer_removed",
+            source_of(context),
+            target=user_id,
+            context=context,
+            volunteer_name=volunteer.name,
         )
         self.listeners.notify()
         return volunteer
