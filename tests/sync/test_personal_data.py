@@ -18,6 +18,7 @@ from homeassistant.core import HomeAssistant, callback
 from central.server import Central
 from park_sync.app import ParkSync
 from park_sync.config import parse_options
+from park_sync.ha_source import item_records
 
 from .conftest import make_options, wait_for
 
@@ -93,3 +94,21 @@ def test_option_defaults_off_and_is_validated() -> None:
     assert parse_options(base).send_personal_data is False
     with pytest.raises(ValueError, match="send_personal_data"):
         parse_options({**base, "send_personal_data": "yes"})
+
+
+def test_volunteer_names_in_the_audit_log_stay_home_by_default() -> None:
+    """The roll-call's audit entries name the volunteer (volunteer_name): kept out unless opted in; the
+    opaque user id and the answer still reach the central (response times per incident need them)."""
+    entry = {
+        "id": "p-a7",
+        "seq": 7,
+        "at": "2026-11-29T03:00:00+00:00",
+        "category": "volunteer",
+        "action": "volunteer_on_my_way",
+        "target": "p-i1",
+        "data": {"volunteer": "0f3c", "volunteer_name": "陈刚", "via": "app"},
+    }
+    (record,) = item_records("audit", {"entries": [entry]})
+    assert record.data["data"] == {"volunteer": "0f3c", "via": "app"}
+    (opted,) = item_records("audit", {"entries": [entry]}, personal_data=True)
+    assert opted.data["data"]["volunteer_name"] == "陈刚"

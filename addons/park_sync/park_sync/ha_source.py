@@ -32,10 +32,20 @@ STREAMS: dict[str, str] = {
     "smart_park/enterprises/subscribe": "enterprise",
 }
 KEPT_ATTRIBUTES = ("unit_of_measurement", "device_class", "state_class", "friendly_name")
-# Personal data (the integration's enterprise USCC, contact name and phone, and the usual aliases): left out
-# of every record unless the operator sets send_personal_data.
+# Personal data (the integration's enterprise USCC, contact name and phone, a volunteer's name in the audit
+# log, and the usual aliases): left out of every record unless the operator sets send_personal_data.
 PERSONAL_KEYS = frozenset(
-    {"uscc", "contact", "contact_name", "contact_phone", "phone", "mobile", "email", "id_number"}
+    {
+        "uscc",
+        "contact",
+        "contact_name",
+        "contact_phone",
+        "volunteer_name",
+        "phone",
+        "mobile",
+        "email",
+        "id_number",
+    }
 )
 
 
