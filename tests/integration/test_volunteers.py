@@ -495,3 +495,23 @@ async def test_diagnostics_carry_no_volunteer_name_or_phone(
     assert sorted(v["role"] for v in team_part["volunteers"]) == ["building_leader", "captain", "volunteer"]
     assert team_part["rollcalls"][-1]["incident_id"] == incident_id
     assert team_part["rollcalls"][-1]["on_my_way"] == 1
+
+
+async def test_dispatch_is_idempotent_and_everyone_widens_it(
+    hass: HomeAssistant, team: Team, hass_admin_user: MockUser, phone_factory: PhoneFactory
+) -> None:
+    incident_id = await team.fire(hass)
+    await team.phones["chen"].wait_for(lambda n: bool(n.actions))
+    sent = {key: len(callouts(phone)) for key, phone in team.phones.items()}
+    again = await call(hass, "dispatch_volunteers", hass_admin_user, incident_id=incident_id)
+    await hass.async_block_till_done()
+    assert len(again["recipients"]) == 3
+    assert {key: len(callouts(phone)) for key, phone in team.phones.items()} == sent
+    # A volunteer added during the incident is asked when the duty room asks everyone; the others are not.
+    zhao = await phone_factory("赵敏的手机")
+    await call(hass, "set_volunteer", hass_admin_user, user_id=zhao.user_id, name="赵敏")
+    widened = await call(hass, "dispatch_volunteers", hass_admin_user, incident_id=incident_id, everyone=True)
+    await hass.async_block_till_done()
+    assert len(widened["recipients"]) == 4
+    await zhao.wait_for(lambda n: bool(n.actions))
+    assert {key: len(callouts(phone)) for key, phone in team.phones.items()} == sent

@@ -134,7 +134,11 @@ class RollCalls:
             for recipient in self._rollcalls.pop(incident_id).recipients.values():
                 self._tokens.pop(recipient.token, None)
         self._store.async_delay_save(self._data_to_save, 0)
-        self.incidents.update_detail(rollcall.incident_id, {"rollcall": rollcall.summary()})
+        # Only a change of the figures touches the incident (a delivery confirmed is not one).
+        summary = rollcall.summary()
+        incident = self.incidents.get(rollcall.incident_id)
+        if incident is not None and incident.detail.get("rollcall") != summary:
+            self.incidents.update_detail(rollcall.incident_id, {"rollcall": summary})
         self.listeners.notify(rollcall)
         if self.team is not None:
             async_dispatcher_send(self.hass, SIGNAL_ROLLCALL_CHANGED, self.entry_id, self.team, rollcall)
@@ -186,9 +190,25 @@ class RollCalls:
     async def async_dispatch(
         self, incident_id: str, *, context: Context | None, everyone: bool = False
     ) -> RollCall:
-        """Ask the volunteers of an open incident; the existing roll-call when there is one (idempotent)."""
+        """Ask the volunteers of an open incident; the existing roll-call when there is one (idempotent).
+
+        ``everyone`` on an existing roll-call asks the volunteers it has not asked yet (the duty room widening
+        the call), and nobody twice.
+        """
         if (existing := self._rollcalls.get(incident_id)) is not None:
-            return existing
+            if everyone and existing.active:
+                others = [v for v in self.roster.volunteers() if v.user_id not in existing.recipients]
+                if others:
+                    self.roster.refresh()
+                    await self.async_ask(existing, others)
+                    self._audit(
+                        "rollcall_widened",
+                        source_of(context),
+                        target=incident_id,
+                        context=context,
+                        asked=[v.user_id for v in others],
+                    )
+            return self._rollcalls[incident_id]
         if not self.roster.volunteers():
             raise invalid("volunteer_roster_empty")
         incident = self.incidents.get(incident_id)
