@@ -8,7 +8,7 @@ relay (push_url) or the local push channel (confirmed), answers come back as the
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -28,8 +28,9 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator,
 from custom_components.smart_park.const import DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from custom_components.smart_park.logbook import describe_rollcall
-from custom_components.smart_park.volunteers import EVENT_ESCALATED, EVENT_RESPONDED, Delivery, Response
-from simulator.phone import FakePhone, Notification
+from custom_components.smart_park.volunteers import EVENT_ESCALATED, EVENT_RESPONDED, Delivery, Response, push
+from custom_components.smart_park.volunteers.model import Shift
+from simulator.phone import FakePhone, Notification, RelayMode
 from simulator.server import ParkSimulator
 
 from .conftest import ParkFactory, entry_options, park_document
@@ -237,9 +238,9 @@ async def test_escalation_repeats_then_calls_for_help(
     client = await hass_ws_client(hass)
     await client.send_json_auto_id({"type": "persistent_notification/get"})
     shown = {n["notification_id"]: n for n in (await client.receive_json())["result"]}
-    assert "1号楼" in shown[f"smart_park_{incident_id}"]["title"]
+    assert "1号楼" in shown[f"smart_park_{incident_id}_volunteers"]["title"]
     # The captain (王伟) got the critical call for help.
-    await team.phones["wang"].wait_for(lambda n: n.data.get("tag") == f"smart_park_{incident_id}_help")
+    await team.phones["wang"].wait_for(lambda n: n.data.get("tag") == f"smart_park_{incident_id}_volunteers")
     steps = [e.action for e in team.entry.runtime_data.audit.entries() if e.action.startswith("rollcall_")]
     assert steps[0] == "rollcall_dispatched"
     assert "rollcall_repeat_all" in steps
@@ -314,7 +315,7 @@ async def test_roster_changes_are_admin_only_and_bad_input_changes_nothing(
     assert err.value.translation_key == "volunteer_unknown_building"
     assert err.value.translation_placeholders == {"field": "building", "value": "b9"}
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "set_volunteer", hass_admin_user, user_id=chen, role="building_leader")
+        await call(hass, "set_volunteer", hass_admin_user, user_id=chen, role="building_leader", building="")
     assert err.value.translation_placeholders == {"field": "building"}
     assert [v.as_dict() for v in roster.volunteers()] == before
     # The phone is personal data: not in the audit log.
@@ -429,6 +430,7 @@ async def test_options_flow_manages_the_roster_and_the_settings(hass: HomeAssist
         "volunteer_repeat_after": 30,
         "volunteer_escalate_after": 120,
         "volunteer_help_broadcast": False,
+        "volunteer_relay_reachable": False,
         "volunteer_notify_service": "notify.nowhere",
     }
     result = await hass.config_entries.options.async_configure(result["flow_id"], settings)
@@ -515,3 +517,95 @@ async def test_dispatch_is_idempotent_and_everyone_widens_it(
     assert len(widened["recipients"]) == 4
     await zhao.wait_for(lambda n: bool(n.actions))
     assert {key: len(callouts(phone)) for key, phone in team.phones.items()} == sent
+
+
+async def test_set_volunteer_keeps_what_is_left_out_and_clears_what_is_empty(
+    hass: HomeAssistant, team: Team, hass_admin_user: MockUser
+) -> None:
+    roster = team.entry.runtime_data.volunteers.roster
+    chen = team.phones["chen"].user_id
+    await call(hass, "set_volunteer", hass_admin_user, user_id=chen, role="duty_officer")
+    assert (roster.get(chen).role.value, roster.get(chen).phone, roster.get(chen).building) == (
+        "duty_officer",
+        "13900000000",
+        "b1",
+    )
+    await call(hass, "set_volunteer", hass_admin_user, user_id=chen, phone="", shifts=[])
+    assert roster.get(chen).phone is None
+    assert roster.get(chen).building == "b1"
+
+
+def test_a_shift_starting_when_it_ends_is_the_whole_day() -> None:
+    whole = Shift(days=("mon",), start=time(8), end=time(8))
+    monday = datetime(2026, 11, 30, 7, 59, tzinfo=UTC)  # a Monday (local time in use)
+    assert whole.covers(monday)
+    assert not whole.covers(monday + timedelta(days=1))
+    night = Shift(days=("mon",), start=time(20), end=time(8))
+    assert night.covers(monday.replace(hour=21))
+    assert night.covers(monday.replace(hour=7) + timedelta(days=1))  # Tuesday morning, Monday's night
+    assert not night.covers(monday.replace(hour=7))
+
+
+async def test_a_hanging_relay_delays_nobody_and_a_refused_one_is_failed(
+    hass: HomeAssistant,
+    team: Team,
+    phone_factory: PhoneFactory,
+    hass_admin_user: MockUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(push, "RELAY_TIMEOUT", 1.0)  # the relay's own 10 s, shortened for the test
+    hanging = await phone_factory("钱进的手机", relay_mode=RelayMode.HANG)
+    refusing = await phone_factory("孙丽的手机", relay_mode=RelayMode.ERROR)
+    for phone, name in ((hanging, "钱进"), (refusing, "孙丽")):
+        await call(hass, "set_volunteer", hass_admin_user, user_id=phone.user_id, name=name)
+    team.sim.press_call_point(CALL_POINT, 2)
+    await async_poll(hass, team.entry)
+    # Sent together: the others' alarm does not wait for the hanging relay's 10 s timeout.
+    for key in ("chen", "wang", "li"):
+        await team.phones[key].wait_for(lambda n: bool(n.actions), timeout=3)
+    incident_id = team.entry.runtime_data.incidents.open_incidents()[0].id
+    await team.phones["chen"].wait_until(
+        lambda: team.rollcalls.get(incident_id).recipients[refusing.user_id].delivery is Delivery.FAILED
+    )
+    await team.phones["chen"].wait_until(
+        lambda: team.rollcalls.get(incident_id).recipients[hanging.user_id].delivery is Delivery.FAILED
+    )
+    recipients = team.rollcalls.get(incident_id).recipients
+    assert recipients[team.phones["chen"].user_id].delivery is Delivery.SENT
+
+
+@pytest.mark.parametrize("team_options", [{"volunteer_relay_reachable": False}])
+async def test_where_the_relay_is_unreachable_a_relay_only_phone_is_a_repair(
+    hass: HomeAssistant, team: Team
+) -> None:
+    roster = team.entry.runtime_data.volunteers.roster
+    park_id = team.entry.runtime_data.profile.id
+    issues = ir.async_get(hass)
+    for key, local in (("li", True), ("chen", False), ("wang", False)):
+        user_id = team.phones[key].user_id
+        assert roster.reachable(user_id) is local
+        assert (issues.async_get_issue(DOMAIN, f"{park_id}_volunteer_unreachable_{user_id}") is None) is local
+
+
+async def test_notices_by_user_and_the_call_for_help_cleared_with_the_incident(
+    hass: HomeAssistant, team: Team, hass_admin_user: MockUser
+) -> None:
+    li = team.phones["li"].user_id
+    result = await call(
+        hass, "notify_volunteers", hass_admin_user, title="测试", message="测试通知", users=[li]
+    )
+    assert result == {"sent": [li], "unreachable": []}
+    incident_id = await team.fire(hass)
+    for seconds in (61, 181):  # each step's timer fires at its own deadline
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
+        await hass.async_block_till_done()
+    help_tag = f"smart_park_{incident_id}_volunteers"
+    # The captain reads the call for help in his language (zh-Hans), 陈刚 is not an officer.
+    notice = await team.phones["wang"].wait_for(lambda n: n.data.get("tag") == help_tag)
+    assert notice.title == "火警"
+    assert not [n for n in team.phones["chen"].notifications if n.data.get("tag") == help_tag]
+    await call(hass, "close_incident", hass_admin_user, incident_id=incident_id)
+    await hass.async_block_till_done()
+    await team.phones["wang"].wait_for(
+        lambda n: n.message == "clear_notification" and n.data["tag"] == help_tag
+    )

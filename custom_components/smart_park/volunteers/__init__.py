@@ -117,12 +117,13 @@ async def async_setup_volunteers(
 ) -> VolunteerTeam:
     """Load the roster and the roll-calls, follow incidents and answers, re-arm the stored deadlines."""
     scoped = audit.scoped(Category.VOLUNTEER)
-    roster = Roster(hass, entry.entry_id, polls.profile, scoped, repairs)
+    options = RollCallOptions.from_options(entry.options)
+    roster = Roster(
+        hass, entry.entry_id, polls.profile, scoped, repairs, relay_reachable=options.relay_reachable
+    )
     await roster.async_load()
     entry.async_on_unload(roster.async_flush)
-    rollcalls = RollCalls(
-        hass, entry.entry_id, roster, incidents, scoped, RollCallOptions.from_options(entry.options)
-    )
+    rollcalls = RollCalls(hass, entry.entry_id, roster, incidents, scoped, options)
     await rollcalls.async_load()
     entry.async_on_unload(rollcalls.async_flush)
     escalation = Escalation(rollcalls, broadcast, scoped)

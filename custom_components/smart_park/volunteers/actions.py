@@ -8,6 +8,8 @@ the caller.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Final
 
 import probatio as vol
@@ -15,9 +17,10 @@ from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, Supp
 from homeassistant.helpers import config_validation as cv
 
 from ..const import DOMAIN
-from ..entry import ENTRY_FIELD, call_entry
+from ..entry import ATTR_CONFIG_ENTRY_ID, ENTRY_FIELD, call_entry, loaded_entries
 from ..errors import invalid
 from .model import LANGUAGES, WEEKDAYS, Response, Role, Shift, Volunteer
+from .rollcall import RollCalls
 
 SERVICE_SET: Final = "set_volunteer"
 SERVICE_REMOVE: Final = "remove_volunteer"
@@ -32,18 +35,21 @@ _SHIFT = vol.Schema(
         vol.Required("end"): cv.time,
     }
 )
+# Every field but the user is optional and leaves the volunteer's current value when left out ("" or an
+# empty list clears it), so changing a role does not lose a phone number.
+_CLEARABLE = vol.Any(None, cv.string)
 SET_SCHEMA: Final = vol.Schema(
     {
         **ENTRY_FIELD,
         vol.Required("user_id"): cv.string,
         vol.Optional("name"): cv.string,
-        vol.Optional("role", default=Role.VOLUNTEER.value): vol.In([r.value for r in Role]),
-        vol.Optional("building"): cv.string,
-        vol.Optional("enterprise"): cv.string,
-        vol.Optional("phone"): cv.string,
-        vol.Optional("language"): vol.In(LANGUAGES),
-        vol.Optional("devices", default=list): vol.All(cv.ensure_list, [cv.string]),
-        vol.Optional("shifts", default=list): vol.All(cv.ensure_list, [_SHIFT]),
+        vol.Optional("role"): vol.In([r.value for r in Role]),
+        vol.Optional("building"): _CLEARABLE,
+        vol.Optional("enterprise"): _CLEARABLE,
+        vol.Optional("phone"): _CLEARABLE,
+        vol.Optional("language"): vol.Any(None, "", vol.In(LANGUAGES)),
+        vol.Optional("devices"): vol.All(cv.ensure_list, [cv.string]),
+        vol.Optional("shifts"): vol.All(cv.ensure_list, [_SHIFT]),
     }
 )
 REMOVE_SCHEMA: Final = vol.Schema({**ENTRY_FIELD, vol.Required("user_id"): cv.string})
@@ -67,6 +73,7 @@ NOTIFY_SCHEMA: Final = vol.Schema(
         **ENTRY_FIELD,
         vol.Required("title"): cv.string,
         vol.Required("message"): cv.string,
+        vol.Optional("users", default=list): vol.All(cv.ensure_list, [cv.string]),
         vol.Optional("roles", default=list): vol.All(cv.ensure_list, [vol.In([r.value for r in Role])]),
         vol.Optional("buildings", default=list): vol.All(cv.ensure_list, [cv.string]),
         vol.Optional("enterprises", default=list): vol.All(cv.ensure_list, [cv.string]),
@@ -86,26 +93,40 @@ async def _async_require_admin(call: ServiceCall) -> None:
         raise invalid("volunteer_admin_required")
 
 
+def _merged(
+    user_id: str, default_name: str, data: Mapping[str, Any], existing: Volunteer | None
+) -> Volunteer:
+    """The volunteer after the call: given fields replace, absent ones keep their value, "" clears."""
+    base = existing or Volunteer(user_id=user_id, name=default_name)
+
+    def text(key: str, current: str | None) -> str | None:
+        return (data[key] or None) if key in data else current
+
+    shifts = base.shifts
+    if "shifts" in data:
+        shifts = tuple(Shift(days=tuple(s["days"]), start=s["start"], end=s["end"]) for s in data["shifts"])
+    return replace(
+        base,
+        name=data.get("name") or base.name,
+        role=Role(data["role"]) if "role" in data else base.role,
+        building=text("building", base.building),
+        enterprise=text("enterprise", base.enterprise),
+        phone=text("phone", base.phone),
+        language=text("language", base.language),
+        devices=tuple(data["devices"]) if "devices" in data else base.devices,
+        shifts=shifts,
+    )
+
+
 async def _async_set(call: ServiceCall) -> ServiceResponse:
     await _async_require_admin(call)
     runtime = call_entry(call).runtime_data
-    data = call.data
-    user = await call.hass.auth.async_get_user(data["user_id"])
+    user = await call.hass.auth.async_get_user(call.data["user_id"])
     if user is None:
-        raise invalid("volunteer_unknown_user", field="user_id", value=data["user_id"])
-    existing = runtime.volunteers.roster.get(user.id)
-    volunteer = Volunteer(
-        user_id=user.id,
-        name=data.get("name") or (existing.name if existing else None) or user.name or user.id,
-        role=Role(data["role"]),
-        building=data.get("building"),
-        enterprise=data.get("enterprise"),
-        phone=data.get("phone"),
-        language=data.get("language"),
-        devices=tuple(data["devices"]),
-        shifts=tuple(Shift(days=tuple(s["days"]), start=s["start"], end=s["end"]) for s in data["shifts"]),
-    )
-    runtime.volunteers.roster.set(volunteer, call.context)
+        raise invalid("volunteer_unknown_user", field="user_id", value=call.data["user_id"])
+    roster = runtime.volunteers.roster
+    volunteer = _merged(user.id, user.name or user.id, call.data, roster.get(user.id))
+    roster.set(volunteer, call.context)
     return {"user_id": volunteer.user_id, "name": volunteer.name}
 
 
@@ -114,8 +135,21 @@ async def _async_remove(call: ServiceCall) -> None:
     call_entry(call).runtime_data.volunteers.roster.remove(call.data["user_id"], call.context)
 
 
+def _rollcalls(call: ServiceCall) -> RollCalls:
+    """The park of the incident: named by config_entry_id, found by incident id, or the only park."""
+    incident_id = call.data["incident_id"]
+    if ATTR_CONFIG_ENTRY_ID not in call.data:
+        loaded = loaded_entries(call.hass)
+        for entry in loaded:
+            if entry.runtime_data.incidents.get(incident_id) is not None:
+                return entry.runtime_data.volunteers.rollcalls
+        if len(loaded) > 1:
+            raise invalid("incident_not_found", incident_id=incident_id)
+    return call_entry(call).runtime_data.volunteers.rollcalls
+
+
 async def _async_dispatch(call: ServiceCall) -> ServiceResponse:
-    rollcalls = call_entry(call).runtime_data.volunteers.rollcalls
+    rollcalls = _rollcalls(call)
     rollcall = await rollcalls.async_dispatch(
         call.data["incident_id"], context=call.context, everyone=call.data["everyone"]
     )
@@ -123,7 +157,7 @@ async def _async_dispatch(call: ServiceCall) -> ServiceResponse:
 
 
 async def _async_record(call: ServiceCall) -> ServiceResponse:
-    rollcalls = call_entry(call).runtime_data.volunteers.rollcalls
+    rollcalls = _rollcalls(call)
     rollcall = await rollcalls.async_respond(
         call.data["incident_id"],
         call.data["user_id"],
@@ -146,6 +180,7 @@ async def _async_notify(call: ServiceCall) -> ServiceResponse:
     result = await volunteers.escalation.async_notify(
         title=data["title"],
         message=data["message"],
+        users=data["users"],
         roles=data["roles"],
         buildings=data["buildings"],
         enterprises=data["enterprises"],

@@ -9,7 +9,8 @@ and the optional extra notify action (an SMS gateway). Every step is stored firs
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from homeassistant.components import persistent_notification
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 
-from ..audit import Outcome, ScopedAudit, Source
+from ..audit import Outcome, ScopedAudit, Source, source_of
 from ..broadcast import Priority
 from ..const import LOGGER
 from . import messages, push
@@ -75,33 +76,40 @@ class Escalation:
         self.roster.refresh()
         await self.rollcalls.async_ask(rollcall, waiting)
 
+    def _help_texts(self, rollcall: RollCall) -> Callable[[str], tuple[str, str]]:
+        """(title, text) of the call for help in a language."""
+
+        def texts(language: str) -> tuple[str, str]:
+            kind = messages.kind_text(language, rollcall.kind)
+            where = self.rollcalls.place(language, rollcall)
+            return kind, messages.text(language, "help", place=where, kind=kind)
+
+        return texts
+
     async def _async_call_for_help(self, rollcall: RollCall) -> None:
-        language = messages.language_of(None, self.hass.config.language)
-        kind = (
-            messages.text(language, rollcall.kind)
-            if rollcall.kind in ("fire", "one_key", "gas")
-            else rollcall.kind
-        )
-        text = messages.text(language, "help", place=self.rollcalls.place(language, rollcall), kind=kind)
+        texts = self._help_texts(rollcall)
+        park_language = messages.language_of(None, self.hass.config.language)
+        title, text = texts(park_language)
         on_way = rollcall.count(Response.ON_MY_WAY)
         rollcall = self._stepped(rollcall, Step.CALL_FOR_HELP, on_my_way=on_way, quorum=rollcall.quorum)
         if self.rollcalls.options.help_broadcast:
-            await self._async_help_broadcast(rollcall, text, language)
+            # One language for the loudspeakers: the park's.
+            await self._async_help_broadcast(rollcall, text, park_language)
         await self.async_notify(
-            title=messages.text(language, rollcall.kind)
-            if rollcall.kind in ("fire", "one_key", "gas")
-            else text,
+            title=title,
             message=text,
+            localized=texts,
             roles=[Role.DUTY_OFFICER, Role.CAPTAIN],
             on_duty_only=False,
             critical=True,
-            tag=messages.tag(rollcall.incident_id) + "_help",
+            tag=messages.help_tag(rollcall.incident_id),
         )
+        # The park manager, in HA's UI; dismissed when the roll-call ends.
         persistent_notification.async_create(
             self.hass,
             f"{text} ({on_way}/{rollcall.quorum})",
             title=text,
-            notification_id=messages.tag(rollcall.incident_id),
+            notification_id=messages.help_tag(rollcall.incident_id),
         )
         if (service := self.rollcalls.options.notify_service) is not None:
             domain, _, name = service.partition(".")
@@ -152,18 +160,20 @@ class Escalation:
     def recipients(
         self,
         *,
+        users: Iterable[str] = (),
         roles: Iterable[str] = (),
         buildings: Iterable[str] = (),
         enterprises: Iterable[str] = (),
         on_duty_only: bool = True,
     ) -> list[Volunteer]:
         """Volunteers matching every given filter (an empty filter matches all)."""
-        roles, buildings, enterprises = set(roles), set(buildings), set(enterprises)
+        users, roles, buildings, enterprises = set(users), set(roles), set(buildings), set(enterprises)
         pool = self.roster.on_duty() if on_duty_only else self.roster.volunteers()
         return [
             v
             for v in pool
-            if (not roles or v.role.value in roles)
+            if (not users or v.user_id in users)
+            and (not roles or v.role.value in roles)
             and (not buildings or v.building in buildings)
             and (not enterprises or v.enterprise in enterprises)
         ]
@@ -173,6 +183,8 @@ class Escalation:
         *,
         title: str,
         message: str,
+        localized: Callable[[str], tuple[str, str]] | None = None,
+        users: Sequence[str] = (),
         roles: Sequence[str] = (),
         buildings: Sequence[str] = (),
         enterprises: Sequence[str] = (),
@@ -181,30 +193,37 @@ class Escalation:
         tag: str | None = None,
         context: Context | None = None,
     ) -> dict[str, list[str]]:
-        """A notice to the matching volunteers; which were sent and which had no path."""
+        """A notice to the matching volunteers, all at once; which were sent and which had no path.
+
+        ``localized`` gives (title, message) in a recipient's language; without it everyone reads ``title``
+        and ``message`` as given.
+        """
         chosen = self.recipients(
-            roles=roles, buildings=buildings, enterprises=enterprises, on_duty_only=on_duty_only
+            users=users, roles=roles, buildings=buildings, enterprises=enterprises, on_duty_only=on_duty_only
         )
         self.roster.refresh()
-        sent: list[str] = []
-        unreachable: list[str] = []
         notice_tag = tag or f"{messages.TAG_PREFIX}notice"
-        for volunteer in chosen:
+
+        async def send(volunteer: Volunteer) -> bool:
             user_id = volunteer.user_id
 
-            def on_delivery(delivery: Delivery, path: str, user_id: str = user_id) -> None:
+            def on_delivery(delivery: Delivery, path: str) -> None:
                 self.roster.record_delivery(user_id, delivery, path)
 
+            shown = localized(self.rollcalls.language(volunteer)) if localized else (title, message)
             payload = {
-                "title": title,
-                "message": message,
+                "title": shown[0],
+                "message": shown[1],
                 "data": messages.alarm_fields(notice_tag, critical=critical),
             }
-            reached = await push.async_notify(self.hass, self.roster.phones(user_id), payload, on_delivery)
-            (sent if reached else unreachable).append(user_id)
+            return await push.async_notify(self.hass, self.roster.phones(user_id), payload, on_delivery)
+
+        reached = await asyncio.gather(*(send(volunteer) for volunteer in chosen))
+        sent = [v.user_id for v, ok in zip(chosen, reached, strict=True) if ok]
+        unreachable = [v.user_id for v, ok in zip(chosen, reached, strict=True) if not ok]
         self._audit(
             "volunteers_notified",
-            Source.SYSTEM if context is None else Source.USER if context.user_id else Source.AUTOMATION,
+            source_of(context) if context is not None else Source.SYSTEM,
             context=context,
             title=title,
             sent=sent,

@@ -59,6 +59,11 @@ def text(language: str, key: str, **values: Any) -> str:
     return _TEXTS[language][key].format(**values)
 
 
+def kind_text(language: str, kind: str) -> str:
+    """ "火警" / "Fire alarm" for an incident kind (the kind itself when unknown)."""
+    return _TEXTS[language].get(kind, kind) if kind in ("fire", "one_key", "gas") else kind
+
+
 def place(language: str, building: str | None, floor: int | None, enterprise: str | None) -> str:
     """ "1号楼 3层 恒达机械" / "Building 1, floor 3, Hengda": names, never ids, as far as they are known."""
     parts = [
@@ -74,6 +79,11 @@ def place(language: str, building: str | None, floor: int | None, enterprise: st
 def tag(incident_id: str) -> str:
     """The notification tag (and group) of an incident: one notification per incident on each phone."""
     return f"{TAG_PREFIX}{incident_id}"
+
+
+def help_tag(incident_id: str) -> str:
+    """The tag of an incident's call for help (the duty officers' notice and HA's persistent notification)."""
+    return f"{TAG_PREFIX}{incident_id}_volunteers"
 
 
 def action_id(token: str, response: Response) -> str:
@@ -115,13 +125,13 @@ def callout(
     language: str, kind: str, where: str, token: str, incident_tag: str, *, on_the_way: bool = False
 ) -> dict[str, Any]:
     """The roll-call notification: the alarm and its answers ("Arrived" once on the way)."""
-    kind_text = text(language, kind) if kind in _TEXTS[language] else kind
+    kind_label = kind_text(language, kind)
     answers = (
         [Response.ARRIVED, Response.CANNOT_COME] if on_the_way else [Response.ON_MY_WAY, Response.CANNOT_COME]
     )
     return {
-        "title": f"{kind_text} · {where}",
-        "message": text(language, "body_going" if on_the_way else "body", kind=kind_text, place=where),
+        "title": f"{kind_label} · {where}",
+        "message": text(language, "body_going" if on_the_way else "body", kind=kind_label, place=where),
         "data": {
             **alarm_fields(incident_tag),
             "actions": [{"action": action_id(token, r), "title": text(language, r.value)} for r in answers],

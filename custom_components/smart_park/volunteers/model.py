@@ -70,9 +70,11 @@ class Shift:
     end: time
 
     def covers(self, moment: datetime) -> bool:
-        """Whether ``moment`` (local time) falls in the shift."""
+        """Whether ``moment`` (local time) falls in the shift; a start equal to its end is the whole day."""
         day = WEEKDAYS[moment.weekday()]
         now = moment.time()
+        if self.start == self.end:
+            return day in self.days
         if self.start <= self.end:
             return day in self.days and self.start <= now < self.end
         yesterday = WEEKDAYS[(moment.weekday() - 1) % 7]

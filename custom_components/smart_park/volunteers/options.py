@@ -13,6 +13,7 @@ CONF_REPEAT_AFTER: Final = "volunteer_repeat_after"
 CONF_ESCALATE_AFTER: Final = "volunteer_escalate_after"
 CONF_HELP_BROADCAST: Final = "volunteer_help_broadcast"
 CONF_NOTIFY_SERVICE: Final = "volunteer_notify_service"
+CONF_RELAY_REACHABLE: Final = "volunteer_relay_reachable"
 
 DISPATCH_KINDS: Final = ["fire", "one_key", "gas"]
 DEFAULT_QUORUM: Final = 3
@@ -30,6 +31,9 @@ class RollCallOptions:
     escalate_after: timedelta  # zero: no call for help
     help_broadcast: bool
     notify_service: str | None  # e.g. "notify.sms_gateway", called at the call for help
+    # Whether a relay URL counts as a path to a phone. Off in mainland China, where the relay (Firebase) is
+    # generally unreachable: only a connected local push channel then makes a volunteer reachable.
+    relay_reachable: bool = True
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> RollCallOptions:
@@ -42,4 +46,5 @@ class RollCallOptions:
             escalate_after=timedelta(seconds=float(options.get(CONF_ESCALATE_AFTER, DEFAULT_ESCALATE_AFTER))),
             help_broadcast=bool(options.get(CONF_HELP_BROADCAST, True)),
             notify_service=service or None,
+            relay_reachable=bool(options.get(CONF_RELAY_REACHABLE, True)),
         )

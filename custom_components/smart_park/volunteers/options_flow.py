@@ -35,6 +35,7 @@ from .options import (
     CONF_HELP_BROADCAST,
     CONF_NOTIFY_SERVICE,
     CONF_QUORUM,
+    CONF_RELAY_REACHABLE,
     CONF_REPEAT_AFTER,
     DEFAULT_ESCALATE_AFTER,
     DEFAULT_QUORUM,
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from .roster import Roster
 
 VOLUNTEER_MENU: Final = ("volunteer_settings", "volunteer_add", "volunteer_remove")
-ABORT_NOT_LOADED: Final = "park_not_loaded"
+ABORT_NOT_LOADED: Final = "volunteers_park_not_loaded"
 FORM_FIELDS: Final = ("name", "role", "building", "enterprise", "phone", "language")
 SHIFT_FIELDS: Final = ("shift_days", "shift_start", "shift_end")
 
@@ -78,6 +79,7 @@ SETTINGS_SCHEMA: Final = vol.Schema(
         vol.Required(CONF_REPEAT_AFTER): _seconds(0, 3600),
         vol.Required(CONF_ESCALATE_AFTER): _seconds(0, 3600),
         vol.Required(CONF_HELP_BROADCAST): BooleanSelector(),
+        vol.Required(CONF_RELAY_REACHABLE): BooleanSelector(),
         vol.Optional(CONF_NOTIFY_SERVICE): TextSelector(),
     }
 )
@@ -126,6 +128,7 @@ class VolunteerOptionsFlow(OptionsFlow):
             CONF_REPEAT_AFTER: DEFAULT_REPEAT_AFTER,
             CONF_ESCALATE_AFTER: DEFAULT_ESCALATE_AFTER,
             CONF_HELP_BROADCAST: True,
+            CONF_RELAY_REACHABLE: True,
             **entry.options,
             **(user_input or {}),
         }
@@ -178,14 +181,14 @@ class VolunteerOptionsFlow(OptionsFlow):
         user = await self.hass.auth.async_get_user(self._volunteer_user)
         existing = roster.get(self._volunteer_user)
         errors: dict[str, str] = {}
-        placeholders = {"error": ""}
         if user_input is not None and user is not None:
             try:
                 volunteer = _volunteer_from_form(user.id, user.name or user.id, user_input, existing)
                 roster.set(volunteer, None)
             except ServiceValidationError as err:
-                errors["base"] = "volunteer_invalid"
-                placeholders["error"] = str(err.translation_placeholders or err.translation_key)
+                # The same refusal as the action's, on the field it names.
+                field = (err.translation_placeholders or {}).get("field", "base")
+                errors[field if field in FORM_FIELDS else "base"] = err.translation_key or "volunteer_invalid"
             except ValueError:
                 errors["base"] = "shift_invalid"
             else:
@@ -207,7 +210,6 @@ class VolunteerOptionsFlow(OptionsFlow):
             step_id="volunteer_form",
             data_schema=self.add_suggested_values_to_schema(self._volunteer_schema(roster), current),
             errors=errors,
-            description_placeholders=placeholders,
         )
 
     async def async_step_volunteer_remove(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:

@@ -11,12 +11,14 @@ names) in its detail, so the dashboard and the central platform see them with th
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from homeassistant.components import persistent_notification
 from homeassistant.core import CALLBACK_TYPE, Context, Event, HassJob, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_point_in_utc_time
@@ -252,7 +254,12 @@ class RollCalls:
         return rollcall
 
     async def async_ask(self, rollcall: RollCall, volunteers: Iterable[Volunteer]) -> None:
-        """Send (or send again) the call-out to ``volunteers``; new ones become recipients."""
+        """Send (or send again) the call-out to ``volunteers``, all at once; new ones become recipients.
+
+        Recorded first (a crash mid-send still shows who was asked), then sent concurrently: one phone whose
+        relay hangs must not delay the others' alarm by its timeout.
+        """
+        sends = []
         for volunteer in volunteers:
             current = self._rollcalls[rollcall.incident_id]
             recipient = current.recipients.get(volunteer.user_id)
@@ -263,7 +270,8 @@ class RollCalls:
                 self._tokens[recipient.token] = (rollcall.incident_id, volunteer.user_id)
             recipient = replace(recipient, asked_at=(*recipient.asked_at, dt_util.utcnow()))
             self._commit(current.with_recipient(recipient))
-            await self._async_send_callout(current, volunteer, recipient)
+            sends.append(self._async_send_callout(current, volunteer, recipient))
+        await asyncio.gather(*sends)
 
     async def _async_send_callout(
         self, rollcall: RollCall, volunteer: Volunteer, recipient: Recipient
@@ -418,14 +426,26 @@ class RollCalls:
         return self._commit(rollcall)
 
     async def _async_end(self, rollcall: RollCall, context: Context | None) -> None:
-        """The incident closed: end the roll-call and clear its notification from every phone asked."""
+        """The incident closed: end the roll-call, clear its notifications from the phones and HA's UI."""
         self._disarm(rollcall.incident_id)
         rollcall = self._commit(
             replace(rollcall, ended_at=dt_util.utcnow(), repeat_at=None, escalate_at=None)
         )
-        clear = messages.clear(messages.tag(rollcall.incident_id))
-        for user_id in rollcall.recipients:
-            await push.async_clear(self.hass, self.roster.phones(user_id), clear)
+        tag = messages.tag(rollcall.incident_id)
+        # The call-out on every phone asked; the call for help on everyone's (it went to officers too).
+        helped = any(step == "call_for_help" for step, _at in rollcall.steps)
+        clears = [
+            push.async_clear(self.hass, self.roster.phones(u), messages.clear(tag))
+            for u in rollcall.recipients
+        ]
+        if helped:
+            help_clear = messages.clear(messages.help_tag(rollcall.incident_id))
+            clears += [
+                push.async_clear(self.hass, self.roster.phones(v.user_id), help_clear)
+                for v in self.roster.volunteers()
+            ]
+        await asyncio.gather(*clears)
+        persistent_notification.async_dismiss(self.hass, messages.help_tag(rollcall.incident_id))
         self._audit(
             "rollcall_ended",
             Source.SYSTEM,
@@ -441,6 +461,8 @@ class RollCalls:
         enterprise = self.profile.enterprises.get(rollcall.enterprise) if rollcall.enterprise else None
         return {
             "park_id": self.profile.id,
+            # Blueprints pass it on to the park's actions (several parks loaded).
+            "config_entry_id": self.entry_id,
             "incident_id": rollcall.incident_id,
             "kind": rollcall.kind,
             "building": rollcall.building,

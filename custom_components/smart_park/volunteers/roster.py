@@ -43,8 +43,11 @@ class Roster:
         profile: ParkProfile,
         audit: ScopedAudit,
         repairs: RepairIssues,
+        *,
+        relay_reachable: bool = True,
     ) -> None:
         self.hass = hass
+        self.relay_reachable = relay_reachable
         self.profile = profile
         self._audit = audit
         self._repairs = repairs
@@ -111,7 +114,11 @@ class Roster:
 
     def reachable(self, user_id: str) -> bool:
         """Whether a notification to the volunteer has a path now (as of the last check)."""
-        return any(phone.reachable for phone in self.phones(user_id))
+        return any(self._path(phone) for phone in self.phones(user_id))
+
+    def _path(self, phone: Phone) -> bool:
+        """A notification can take a path to ``phone`` now (the relay only where it is reachable)."""
+        return phone.local or (phone.relay and self.relay_reachable)
 
     def on_duty(self, moment: datetime | None = None) -> list[Volunteer]:
         """The volunteers on duty at ``moment`` (now by default)."""
@@ -134,7 +141,7 @@ class Roster:
             changed |= phones != self._phones.get(volunteer.user_id)
             self._phones[volunteer.user_id] = phones
             issue_id = self.issue_id(volunteer.user_id)
-            if volunteer.user_id in on_duty and not any(phone.reachable for phone in phones):
+            if volunteer.user_id in on_duty and not any(self._path(phone) for phone in phones):
                 if not self._repairs.is_raised(issue_id):
                     self._repairs.create(
                         issue_id,
