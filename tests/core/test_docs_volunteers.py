@@ -62,6 +62,9 @@ ENTITY_KEYS = {
         "first_arrival_median",
     ),
 }
+# How each guide writes a switch that is on, and an incident id in a tag.
+ON = {"en": "on", "zh-Hans": "开"}
+INCIDENT_ID = {"en": "<incident id>", "zh-Hans": "<事件 ID>"}
 
 
 def guide(language: str) -> str:
@@ -111,11 +114,41 @@ def test_option_keys_and_defaults(language: str) -> None:
     keys = {value for name, value in vars(options).items() if name.startswith("CONF_")}
     # The settings table names each option key in brackets after its label.
     assert set(re.findall(r"[(（]`(volunteer_[a-z_]+)`[)）]", text)) == keys
-    rows = {key: next(line for line in text.splitlines() if f"`{key}`" in line) for key in keys}
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+    rows = {key: next(line for line in table if f"`{key}`" in line) for key in keys}
     assert f"| {options.DEFAULT_QUORUM} |" in rows[options.CONF_QUORUM]
     assert f"| {options.DEFAULT_REPEAT_AFTER:.0f} " in rows[options.CONF_REPEAT_AFTER]
     assert f"| {options.DEFAULT_ESCALATE_AFTER:.0f} " in rows[options.CONF_ESCALATE_AFTER]
+    defaults = options.RollCallOptions.from_options({})
+    for key, default in (
+        (options.CONF_HELP_BROADCAST, defaults.help_broadcast),
+        (options.CONF_RELAY_REACHABLE, defaults.relay_reachable),
+    ):
+        assert (f"| {ON[language]} |" in rows[key]) is default, rows[key]
     assert f"{messages.TAG_PREFIX}notice" in text
+
+
+@pytest.mark.parametrize("language", GUIDES)
+def test_tags_and_action_fields(language: str) -> None:
+    text = guide(language)
+    # The call-out's tag, and the call for help's (the phones' notice and HA's notification id).
+    assert f"`{messages.tag(INCIDENT_ID[language])}`" in text
+    assert f"`{messages.help_tag(INCIDENT_ID[language])}`" in text
+    # Every field of the roster and notice actions is named (`users`, `critical: true`) or in an example.
+    examples = yaml_examples(text)
+    for service in (actions.SERVICE_SET, actions.SERVICE_NOTIFY):
+        shown = {
+            field
+            for example in examples
+            if isinstance(example, dict) and example.get("action") == f"smart_park.{service}"
+            for field in example["data"]
+        }
+        missing = [
+            field
+            for field in map(str, SCHEMAS[service].schema)
+            if field not in shown and not re.search(rf"`{field}[`:]", text)
+        ]
+        assert not missing, f"{GUIDES[language].name} does not explain {service}: {missing}"
 
 
 @pytest.mark.parametrize("language", GUIDES)
