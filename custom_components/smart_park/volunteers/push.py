@@ -5,9 +5,10 @@ app's *local push* websocket channel (``mobile_app/push_notification_channel``):
 phone confirms each notification, and HA falls back to the relay after 10 s without a confirmation. HA keeps
 that confirmation to itself and only logs relay failures, so this module is the one place that looks inside
 ``mobile_app``'s runtime data: it sends on the channel itself, learns the confirmation id the channel adds to
-the message, and is told when the phone confirms (or when HA gives up and falls back). The relay is reached
-through the public ``notify.mobile_app_<device>`` action. The tests run the real ``mobile_app`` with a fake
-phone on loopback, so a change of these internals fails them rather than the duty room.
+the message, and is told when the phone confirms (or when HA gives up and falls back). It posts to the relay
+itself, as ``mobile_app`` does, because ``notify.mobile_app_<device>`` only logs a relay's refusal: a failed
+notification must show as failed. The tests run the real ``mobile_app`` with a fake phone on loopback, so a
+change of these internals fails them rather than the duty room.
 """
 
 from __future__ import annotations
