@@ -119,6 +119,7 @@ class Hass:
         *,
         core_modbus_shim: bool = False,
         custom_components: Sequence[Path] = (),
+        launcher: Path | None = None,
     ) -> None:
         self.config_dir = config_dir
         self.port = int(configuration["http"]["server_port"])
@@ -139,8 +140,11 @@ class Hass:
             (config_dir / "custom_components").mkdir()
             for package in custom_components:
                 (config_dir / "custom_components" / package.name).symlink_to(package)
-        # Core modbus runs through the pymodbus keyword shim; ours is plain `python -m homeassistant`.
+        # Core modbus runs through the pymodbus keyword shim; ours is plain `python -m homeassistant`, or a
+        # ``launcher`` script (demo/hass.py, which lets mobile_app load).
         entry = [str(CORE_MODBUS_HASS)] if core_modbus_shim else ["-m", "homeassistant"]
+        if launcher is not None:
+            entry = [str(launcher)]
         self.args = [sys.executable, *entry, "-c", str(config_dir), "--skip-pip"]
 
     @property
@@ -305,18 +309,33 @@ class Hass:
 
 
 async def start_smart_park(
-    config_dir: Path, name: str, raw_profile: Mapping[str, Any], host: str | None, port: int
+    config_dir: Path,
+    name: str,
+    raw_profile: Mapping[str, Any],
+    host: str | None,
+    port: int,
+    *,
+    extra: Mapping[str, Any] | None = None,
+    launcher: Path | None = None,
 ) -> tuple[Hass, float]:
     """A fresh hass with smart_park added through its config flow over REST, as a user (and the demo) does.
 
-    The answers: the first gateway's address, then the park profile as YAML. Returns the running instance
+    The answers: the first gateway's address, then the park profile as YAML. ``extra``: more of
+    configuration.yaml (integrations to load); ``launcher``: see :class:`Hass`. Returns the running instance
     and the seconds from start to a loaded entry; the caller stops it.
     """
     (http_port,) = free_ports(1)
     configuration = hass_configuration(
-        name, http_port, {"logger": {"default": "warning", "logs": {"custom_components.smart_park": "info"}}}
+        name,
+        http_port,
+        {"logger": {"default": "warning", "logs": {"custom_components.smart_park": "info"}}, **(extra or {})},
     )
-    hass = Hass(config_dir, configuration, custom_components=[ROOT / "custom_components" / "smart_park"])
+    hass = Hass(
+        config_dir,
+        configuration,
+        custom_components=[ROOT / "custom_components" / "smart_park"],
+        launcher=launcher,
+    )
     started = time.monotonic()
     try:
         await hass.start()
