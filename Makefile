@@ -59,6 +59,7 @@ bench: $(VENV)/.bench-installed
 	$(PY) benchmarks/polling.py
 	$(PY) benchmarks/sync.py
 	$(PY) benchmarks/linkage_latency.py
+	$(PY) benchmarks/volunteer_dispatch.py
 
 clean:
 	rm -rf $(VENV) .venv-* .python314 .pytest_cache .mypy_cache .ruff_cache .coverage demo/run
