@@ -239,6 +239,16 @@ class Hass:
             {"type": "auth/long_lived_access_token", "client_name": "benchmark", "lifespan": 30}
         )
         self.token = str(reply)
+        await self._confirm_http_config()
+
+    async def _confirm_http_config(self) -> None:
+        """Keep configuration.yaml's HTTP settings.
+
+        HA 2026.10 starts them as a trial, shows administrators a confirmation dialog over every page and
+        restarts on its old settings 5 minutes later unless they are confirmed.
+        """
+        if (await self.websocket({"type": "http/config"})).get("revert_at") is not None:
+            await self.websocket({"type": "http/config/promote"})
 
     # --- APIs --------------------------------------------------------------------------------------------
 
