@@ -20,6 +20,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from . import websocket_api
 from .audit import AuditLog
+from .blueprint_install import async_install_blueprints
 from .broadcast import async_setup_broadcast
 from .const import (
     CONF_AUDIT_SIZE,
@@ -75,9 +76,10 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions and websocket commands once, whatever parks are loaded."""
+    """Register the actions and websocket commands once, whatever parks are loaded; install the blueprints."""
     async_setup_services(hass)
     websocket_api.async_setup(hass)
+    await async_install_blueprints(hass)
     return True
 
 
