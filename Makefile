@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # PY314_DEBS names an offline cache of them).
 
 NEXT_VENV ?= .venv-ha-next
-.PHONY: venv test lint typecheck pytest forward-check demo bench clean
+.PHONY: venv test lint typecheck pytest forward-check demo bench clean blueprints
 
 $(VENV)/.installed: requirements_test.txt constraints/ha-2026.10.4.txt
 	scripts/venv.sh $(VENV)
@@ -25,6 +25,11 @@ $(NEXT_VENV)/.installed: requirements_forward.txt constraints/ha-2026.11.0.txt
 $(VENV)/.demo-installed: $(VENV)/.installed requirements_demo.txt
 	$(PY) -m pip install --quiet --root-user-action=ignore -r requirements_demo.txt
 	touch $@
+
+# After editing blueprints/: the integration ships copies (HACS installs only custom_components), kept
+# byte-identical by tests/core/test_blueprint_copies.py.
+blueprints:
+	python3 scripts/sync_blueprints.py
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -60,6 +65,7 @@ bench: $(VENV)/.bench-installed
 	$(PY) benchmarks/sync.py
 	$(PY) benchmarks/linkage_latency.py
 	$(PY) benchmarks/volunteer_dispatch.py
+	$(PY) benchmarks/audit_save.py
 
 clean:
 	rm -rf $(VENV) .venv-* .python314 .pytest_cache .mypy_cache .ruff_cache .coverage demo/run

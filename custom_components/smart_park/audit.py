@@ -22,6 +22,8 @@ from .const import DOMAIN
 EVENT_AUDIT: Final = f"{DOMAIN}_audit"
 STORAGE_VERSION: Final = 1
 # Saved on the next loop turn: a burst of entries is one write, and a crash loses at most that turn's entries.
+# The JSON is built in a worker thread from a snapshot: a full log (10,000 entries) takes tens of milliseconds
+# to serialise, which on the event loop would delay the fire-bell linkage's next poll by as much.
 SAVE_DELAY: Final = 0
 
 
@@ -139,8 +141,14 @@ class AuditLog:
         self.pruned = 0
         self._seq = 0
         self._entries: deque[AuditEntry] = deque()
+        # Each entry's stored form, made once (the event carries it too); never changed after.
+        self._dicts: deque[dict[str, Any]] = deque()
         self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.audit", atomic_writes=True
+            hass,
+            STORAGE_VERSION,
+            f"{DOMAIN}.{entry_id}.audit",
+            atomic_writes=True,
+            serialize_in_event_loop=False,
         )
 
     async def async_load(self) -> None:
@@ -150,18 +158,21 @@ class AuditLog:
             self._seq = int(stored.get("seq", 0))
             self.pruned = int(stored.get("pruned", 0))
             self._entries = deque(AuditEntry.from_dict(item) for item in stored.get("entries", []))
+            self._dicts = deque(entry.as_dict() for entry in self._entries)
             self._prune()
 
     def _data_to_save(self) -> dict[str, Any]:
+        """A snapshot, taken on the event loop: the Store serialises it in a worker thread."""
         return {
             "seq": self._seq,
             "pruned": self.pruned,
-            "entries": [entry.as_dict() for entry in self._entries],
+            "entries": list(self._dicts),
         }
 
     def _prune(self) -> None:
         while len(self._entries) > self.max_entries:
             self._entries.popleft()
+            self._dicts.popleft()
             self.pruned += 1
 
     @callback
@@ -192,10 +203,13 @@ class AuditLog:
             context_id=context.id if context else None,
             data=data,
         )
+        stored = entry.as_dict()
         self._entries.append(entry)
+        self._dicts.append(stored)
         self._prune()
-        self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
-        self.hass.bus.async_fire(EVENT_AUDIT, entry.as_dict(), context=context)
+        snapshot = self._data_to_save()
+        self._store.async_delay_save(lambda: snapshot, SAVE_DELAY)
+        self.hass.bus.async_fire(EVENT_AUDIT, dict(stored), context=context)
         return entry
 
     def scoped(self, category: Category) -> ScopedAudit:

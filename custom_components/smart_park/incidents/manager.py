@@ -78,8 +78,15 @@ class IncidentManager:
         # Insertion order is opening order; pruning drops the oldest closed ones.
         self._incidents: dict[str, Incident] = {}
         self._listeners: Listeners[[Incident]] = Listeners()
+        # Each incident's stored form, made once per change: saves hand the Store a snapshot of these, which
+        # it serialises in a worker thread (a thousand kept incidents would otherwise hold the event loop).
+        self._stored: dict[str, dict[str, Any]] = {}
         self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.incidents", atomic_writes=True
+            hass,
+            STORAGE_VERSION,
+            f"{DOMAIN}.{entry.entry_id}.incidents",
+            atomic_writes=True,
+            serialize_in_event_loop=False,
         )
 
     # --- persistence ----------------------------------------------------------------------------------
@@ -92,9 +99,11 @@ class IncidentManager:
             for item in stored.get("incidents", []):
                 incident = Incident.from_dict(item)
                 self._incidents[incident.id] = incident
+                self._stored[incident.id] = incident.as_dict()
 
     def _data_to_save(self) -> dict[str, Any]:
-        return {"seq": self._seq, "incidents": [incident.as_dict() for incident in self._incidents.values()]}
+        """A snapshot, taken on the event loop (the Store serialises it in a worker thread)."""
+        return {"seq": self._seq, "incidents": list(self._stored.values())}
 
     async def async_flush(self) -> None:
         """Write now (on unload)."""
@@ -104,12 +113,15 @@ class IncidentManager:
         closed = [incident.id for incident in self._incidents.values() if not incident.is_open]
         for incident_id in closed[: max(0, len(closed) - MAX_CLOSED)]:
             del self._incidents[incident_id]
+            del self._stored[incident_id]
 
     def _commit(self, incident: Incident) -> None:
         """Keep, save and announce a new or changed incident."""
         self._incidents[incident.id] = incident
+        self._stored[incident.id] = incident.as_dict()
         self._prune()
-        self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
+        snapshot = self._data_to_save()
+        self._store.async_delay_save(lambda: snapshot, SAVE_DELAY)
         self._listeners.notify(incident)
         async_dispatcher_send(self.hass, SIGNAL_INCIDENT_CHANGED, self, incident)
 

@@ -84,8 +84,15 @@ class RollCalls:
         self.listeners: Listeners[[RollCall]] = Listeners()
         # Set by the escalation (it needs the broadcast capability): called when a deadline is due.
         self.on_due: EscalationHandler | None = None
+        # Each roll-call's stored form, made once per change; saves hand the Store a snapshot of these and
+        # it serialises them in a worker thread (hundreds of kept roll-calls would hold the event loop).
+        self._stored: dict[str, dict[str, Any]] = {}
         self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.rollcalls", atomic_writes=True
+            hass,
+            STORAGE_VERSION,
+            f"{DOMAIN}.{entry_id}.rollcalls",
+            atomic_writes=True,
+            serialize_in_event_loop=False,
         )
 
     # --- persistence and life cycle -------------------------------------------------------------------
@@ -96,6 +103,7 @@ class RollCalls:
         for item in stored.get("rollcalls", []):
             rollcall = RollCall.from_dict(item)
             self._rollcalls[rollcall.incident_id] = rollcall
+            self._stored[rollcall.incident_id] = rollcall.as_dict()
             for recipient in rollcall.recipients.values():
                 self._tokens[recipient.token] = (rollcall.incident_id, recipient.user_id)
 
@@ -122,7 +130,8 @@ class RollCalls:
         return stop
 
     def _data_to_save(self) -> dict[str, Any]:
-        return {"rollcalls": [rollcall.as_dict() for rollcall in self._rollcalls.values()]}
+        """A snapshot, taken on the event loop."""
+        return {"rollcalls": list(self._stored.values())}
 
     async def async_flush(self) -> None:
         """Write now (on unload)."""
@@ -131,11 +140,14 @@ class RollCalls:
     def _commit(self, rollcall: RollCall) -> RollCall:
         """Keep, save and announce a roll-call; its figures go on the incident."""
         self._rollcalls[rollcall.incident_id] = rollcall
+        self._stored[rollcall.incident_id] = rollcall.as_dict()
         ended = [r.incident_id for r in self._rollcalls.values() if not r.active]
         for incident_id in ended[: max(0, len(ended) - MAX_ENDED)]:
+            del self._stored[incident_id]
             for recipient in self._rollcalls.pop(incident_id).recipients.values():
                 self._tokens.pop(recipient.token, None)
-        self._store.async_delay_save(self._data_to_save, 0)
+        snapshot = self._data_to_save()
+        self._store.async_delay_save(lambda: snapshot, 0)
         # Only a change of the figures touches the incident (a delivery confirmed is not one).
         summary = rollcall.summary()
         incident = self.incidents.get(rollcall.incident_id)
