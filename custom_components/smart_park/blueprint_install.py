@@ -109,11 +109,6 @@ def _write(target: Path, content: bytes) -> None:
 
 async def async_install_blueprints(hass: HomeAssistant) -> None:
     """Install or update the shipped blueprints once per start; a failure is logged, never fatal."""
-    # HA copies its own example blueprints only into a domain folder that does not exist yet: let it do so
-    # before ours create that folder (automation and script are after_dependencies, so loaded already).
-    for domain in BLUEPRINT_DOMAINS:
-        helpers = await async_import_module(hass, f"homeassistant.components.{domain}.helpers")
-        await helpers.async_get_blueprints(hass).async_populate()
     store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, STORAGE_KEY)
     record = InstallRecord.from_dict(await store.async_load())
     blueprints_dir = Path(hass.config.path("blueprints"))
@@ -122,6 +117,11 @@ async def async_install_blueprints(hass: HomeAssistant) -> None:
         return install(blueprints_dir, shipped_blueprints(), record)
 
     try:
+        # HA copies its own example blueprints only into a domain folder that does not exist yet: let it do
+        # so before ours create that folder (automation and script are after_dependencies: loaded already).
+        for domain in BLUEPRINT_DOMAINS:
+            helpers = await async_import_module(hass, f"homeassistant.components.{domain}.helpers")
+            await helpers.async_get_blueprints(hass).async_populate()
         result = await hass.async_add_executor_job(run)
     except OSError as err:
         LOGGER.warning("Could not install the Smart Park blueprints into %s: %s", blueprints_dir, err)
