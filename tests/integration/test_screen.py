@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import json
 from typing import Any
 
@@ -157,6 +158,7 @@ async def test_call_point_colours_building_and_floor_within_one_poll(
     await async_poll(hass, entry, Tier.SAFETY)
     delta = await delta_with(client, sub, "places")
     assert {"building": "b1", "floor": 3, "state": "fire"} in delta["places"]
+    assert all(place["floor"] is not None for place in delta["places"])  # the building's state is below
     assert {"id": "b1", "state": "fire"} in delta["buildings"]
     (incident,) = delta["incidents"]
     assert (incident["kind"], incident["state"], incident["place"]["floor"]) == ("fire", "open", 3)
@@ -224,6 +226,8 @@ async def test_device_offline_is_a_fault(
     delta = await delta_with(client, sub, "devices")
     assert delta["devices"]["smoke_detector"] == {"state": "fault", "available": False}
     assert {"building": "b1", "floor": 1, "state": "fault"} in delta["places"]
+    # The duty room is on floor 1: its place follows the floor.
+    assert [(p["kind"], p["state"]) for p in delta["special_places"]] == [("duty_room", "fault")]
     assert delta["figures"]["devices_offline"] == 1
     sim.silence_unit("smoke_detector", silent=False)
     await async_poll(hass, entry)
@@ -254,21 +258,37 @@ async def test_non_admin_gets_no_personal_data(
 async def test_many_changes_make_few_deltas(
     hass: HomeAssistant, hass_ws_client: WebSocketGenerator, park: tuple[SmartParkConfigEntry, ParkSimulator]
 ) -> None:
-    """Twenty incidents and polls within a moment: one delta at once, the rest coalesced 250 ms later."""
+    """A burst of changes: the first goes out at once, the rest at most one delta per 250 ms, none lost."""
     entry, sim = park
     client = await hass_ws_client(hass)
     _sub, _snapshot = await subscribe(client)
     manager = entry.runtime_data.incidents
+    arrivals: list[tuple[float, dict[str, Any]]] = []
+
+    async def receive() -> None:
+        while True:
+            message = await client.receive_json(timeout=5)
+            arrivals.append((asyncio.get_running_loop().time(), message["event"]))
+
+    receiver = asyncio.create_task(receive())
+    started = asyncio.get_running_loop().time()
+    # Twenty incidents at once, then ten polls each moving the tank's level.
     for number in range(20):
         manager.open(IncidentKind.GAS, source=f"test:{number}", building="b1", floor=1 + number % 6)
+    for number in range(10):
         sim.set_value("fire_water_tank", "level", 3 + number / 100)
         await async_poll(hass, entry, Tier.NORMAL)
-    events = await quiet(client, 0.6)
-    assert 1 <= len(events) <= 3, [sorted(e) for e in events]
-    incidents = {i["id"] for e in events for i in e.get("incidents", [])}
-    assert len(incidents) == 20
+    elapsed = asyncio.get_running_loop().time() - started
+    await asyncio.sleep(0.6)
+    receiver.cancel()
+    times = [at for at, _event in arrivals]
+    events = [event for _at, event in arrivals]
+    assert times[0] - started < 0.1  # the first change is not held back
+    assert all(later - earlier >= 0.2 for earlier, later in itertools.pairwise(times)), times
+    assert len(events) <= 2 + elapsed / 0.25, (len(events), elapsed)
+    assert len({i["id"] for e in events for i in e.get("incidents", [])}) == 20
     levels = [e["devices"]["fire_water_tank"]["values"]["level"] for e in events if "devices" in e]
-    assert levels[-1] == pytest.approx(3.19)
+    assert levels[-1] == pytest.approx(3.09)
 
 
 async def test_alarm_notification_raised_and_dismissed(

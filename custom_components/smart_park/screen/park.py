@@ -26,8 +26,8 @@ from ..hooks import async_subscribe_polls
 from ..listeners import Listeners
 from . import items
 from .model import State, build_layout
-from .snapshot import build_figures, build_park
-from .state import GroupMark, ParkState
+from .snapshot import build_figures, build_park, special_places
+from .state import Changes, GroupMark, ParkState
 
 if TYPE_CHECKING:
     from ..data import SmartParkConfigEntry, SmartParkData
@@ -67,6 +67,7 @@ class ParkScreen:
         self.incident_items: dict[str, dict[str, Any]] = {}
         self.enterprise_rows: dict[str, dict[str, Any]] = {}
         self.linkage: list[dict[str, Any]] = []
+        self.special: list[dict[str, Any]] = []
         self.figures: dict[str, Any] = {}
         self.listeners: Listeners[[Payload]] = Listeners()
         self.started = asyncio.Event()
@@ -77,7 +78,7 @@ class ParkScreen:
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self._handle: asyncio.TimerHandle | None = None
         self._flushing = False
-        self._last_flush = 0.0
+        self._last_sent = 0.0
         self._stopped = False
 
     @property
@@ -119,6 +120,7 @@ class ParkScreen:
             for eid in runtime.enterprises.records
         }
         self.figures = build_figures(self)
+        self.special = special_places(self)
         self.started.set()
 
     @callback
@@ -187,11 +189,11 @@ class ParkScreen:
 
     @callback
     def _schedule(self) -> None:
-        """Flush on the next loop turn, or :data:`COALESCE` after the last flush if that is later."""
+        """Flush on the next loop turn, or :data:`COALESCE` after the last delta sent if that is later."""
         if self._handle is not None or self._flushing or self._stopped:
             return
         loop = self.hass.loop
-        delay = max(0.0, self._last_flush + COALESCE - loop.time())
+        delay = max(0.0, self._last_sent + COALESCE - loop.time())
         self._handle = loop.call_later(delay, self._start_flush)
 
     @callback
@@ -205,7 +207,6 @@ class ParkScreen:
             await self._async_send_delta()
         finally:
             self._flushing = False
-            self._last_flush = self.hass.loop.time()
         if not self._stopped and (self.state.dirty or self._pending_incidents or self._pending_enterprises):
             self._schedule()
 
@@ -222,17 +223,9 @@ class ParkScreen:
         self.linkage = [items.linkage_item(group) for group in self.runtime.linkage.groups.values()]
 
     async def _async_send_delta(self) -> None:
-        runtime = self.runtime
-        # Names first (the only awaits): everything below runs in one go, so a snapshot taken meanwhile
+        # Names first (the only awaits): everything after runs in one go, so a snapshot taken meanwhile
         # and this delta agree.
-        pending, self._pending_incidents = self._pending_incidents, set()
-        changed_incidents = []
-        for incident_id in sorted(pending):
-            if (incident := runtime.incidents.get(incident_id)) is not None:
-                item = await items.async_incident_item(self.hass, self.entry.entry_id, runtime, incident)
-                if item != self.incident_items.get(incident_id):
-                    self.incident_items[incident_id] = item
-                    changed_incidents.append(item)
+        incidents = await self._async_incident_changes()
         if self._stopped:
             return
         delta: dict[str, Any] = {}
@@ -241,38 +234,55 @@ class ParkScreen:
         if self.linkage != linkage:
             delta["linkage"] = self.linkage
         changes = self.state.flush()
-        if changes.places:
-            delta["places"] = [
-                {"building": building, "floor": floor, "state": state.value}
-                for (building, floor), state in sorted(changes.places.items(), key=str)
-            ]
+        delta.update(self._map_changes(changes))
+        if changes.devices:
+            delta["devices"] = changes.devices
+        if enterprises := self._enterprise_changes(changes.enterprises):
+            delta["enterprises"] = enterprises
+        if incidents:
+            delta["incidents"] = incidents
+        figures = build_figures(self)
+        if figures != self.figures:
+            self.figures = delta["figures"] = figures
+        if delta:
+            event = {"type": "delta", "config_entry_id": self.entry.entry_id, "park_id": self.park_id}
+            self._last_sent = self.hass.loop.time()
+            self.listeners.notify(Payload({**event, **delta}))
+
+    async def _async_incident_changes(self) -> list[dict[str, Any]]:
+        """The items of the incidents changed since the last flush that differ from what was sent."""
+        pending, self._pending_incidents = self._pending_incidents, set()
+        changed = []
+        for incident_id in sorted(pending):
+            if (incident := self.runtime.incidents.get(incident_id)) is not None:
+                item = await items.async_incident_item(self.hass, self.entry.entry_id, self.runtime, incident)
+                if item != self.incident_items.get(incident_id):
+                    self.incident_items[incident_id] = item
+                    changed.append(item)
+        return changed
+
+    def _map_changes(self, changes: Changes) -> dict[str, Any]:
+        """Floors, buildings (whole when enterprises moved) and special places whose state changed."""
+        out: dict[str, Any] = {}
+        # A building's own items (floor None) reach the screen through the building's state.
+        if places := [
+            {"building": building, "floor": floor, "state": state.value}
+            for (building, floor), state in sorted(changes.places.items(), key=str)
+            if floor is not None
+        ]:
+            out["places"] = places
         moved, self._moved_buildings = self._moved_buildings, set()
         buildings = build_park(self, only_buildings=moved)["buildings"] if moved else []
         buildings += [
             {"id": b, "state": s.value} for b, s in sorted(changes.buildings.items()) if b not in moved
         ]
         if buildings:
-            delta["buildings"] = buildings
-        if changes.devices:
-            delta["devices"] = changes.devices
-        if enterprises := self._enterprise_changes(changes.enterprises):
-            delta["enterprises"] = enterprises
-        if changed_incidents:
-            delta["incidents"] = changed_incidents
-        figures = build_figures(self)
-        if figures != self.figures:
-            self.figures = delta["figures"] = figures
-        if delta:
-            self.listeners.notify(
-                Payload(
-                    {
-                        "type": "delta",
-                        "config_entry_id": self.entry.entry_id,
-                        "park_id": self.park_id,
-                        **delta,
-                    }
-                )
-            )
+            out["buildings"] = buildings
+        special = special_places(self)
+        if changed_special := [item for item in special if item not in self.special]:
+            out["special_places"] = changed_special
+        self.special = special
+        return out
 
     def _enterprise_changes(self, states: dict[str, State]) -> dict[str, dict[str, Any]]:
         """Partial rows: the fields that changed of enterprises whose record, figures, use or state moved."""

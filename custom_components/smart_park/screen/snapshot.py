@@ -66,8 +66,26 @@ def build_park(screen: ParkScreen, *, only_buildings: Collection[str] | None = N
             "enterprise": plan.enterprise,
             **view,
         }
+    incidents = sorted(screen.incident_items.values(), key=lambda item: str(item["opened_at"]))
+    return {
+        "config_entry_id": screen.entry.entry_id,
+        "park_id": layout.park_id,
+        "name": layout.name,
+        "buildings": _buildings(screen, None),
+        "enterprises": screen.enterprise_rows,
+        "devices": devices,
+        "special_places": screen.special,
+        "incidents": incidents,
+        "figures": screen.figures,
+        "linkage": screen.linkage,
+    }
+
+
+def special_places(screen: ParkScreen) -> list[dict[str, Any]]:
+    """Tanks, air stations (their device's state) and the duty room (its floor's)."""
+    state = screen.state
     special = []
-    for place in layout.special:
+    for place in screen.layout.special:
         if place.device is not None:
             shown = state.device_states.get(place.device, State.NORMAL)
         elif place.building is not None:
@@ -85,19 +103,7 @@ def build_park(screen: ParkScreen, *, only_buildings: Collection[str] | None = N
                 "state": shown.value,
             }
         )
-    incidents = sorted(screen.incident_items.values(), key=lambda item: str(item["opened_at"]))
-    return {
-        "config_entry_id": screen.entry.entry_id,
-        "park_id": layout.park_id,
-        "name": layout.name,
-        "buildings": _buildings(screen, None),
-        "enterprises": screen.enterprise_rows,
-        "devices": devices,
-        "special_places": special,
-        "incidents": incidents,
-        "figures": screen.figures,
-        "linkage": screen.linkage,
-    }
+    return special
 
 
 def build_figures(screen: ParkScreen) -> dict[str, Any]:
