@@ -236,3 +236,18 @@ async def test_gas_without_outputs_still_evacuates(
     [played] = plays(sim)
     assert played.zones == [1, 2, 3, 4]
     assert not automation_errors(caplog)
+
+
+async def test_fire_without_the_blueprints_own_alert(
+    hass: HomeAssistant, park: tuple[SmartParkConfigEntry, ParkSimulator], caplog: pytest.LogCaptureFixture
+) -> None:
+    """ui_alert off (the integration's own alarm notification is enough): the evacuation still plays."""
+    entry, sim = park
+    await async_use_blueprint(hass, "fire_alarm", {"ui_alert": False})
+    sim.press_call_point("bells_1", 1)
+    await async_poll(hass, entry, Tier.SAFETY)
+    [incident] = entry.runtime_data.incidents.open_incidents()
+    assert [p.zones for p in plays(sim)] == [[1, 2]]
+    assert f"smart_park_{incident.id}" not in notifications(hass)
+    assert dispatched_by_automation(entry, incident.id)
+    assert not automation_errors(caplog)
