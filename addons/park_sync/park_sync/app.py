@@ -93,6 +93,10 @@ class ParkSync:
         self.health_interval = 10.0
         self.health_heartbeat = 300.0
         self._dark = False
+        # Sync heartbeats to HA's duty-room screen: at most one per this many seconds, after acked uploads.
+        self.sync_heartbeat_every = 10.0
+        self._heartbeat_at = -float("inf")
+        self._heartbeat_task: asyncio.Task[bool] | None = None
 
     def park_health(self) -> dict[str, Any]:
         known, unavailable = self.ha.unavailable() if self.ha else (0, 0)
@@ -135,7 +139,7 @@ class ParkSync:
     async def start(self) -> None:
         await self.outbox.open()
         self.session = aiohttp.ClientSession()
-        self.http = HttpUplink(self.options, self.outbox, self.session)
+        self.http = HttpUplink(self.options, self.outbox, self.session, on_acked=self._uploaded)
         on_state = None
         if self.options.hj212.enabled:
             self.hj212 = HJ212Uplink(self.options.hj212, self.outbox)
@@ -191,6 +195,23 @@ class ParkSync:
             raise TaskDied(name, f"{type(err).__name__}: {err}") from err
         raise TaskDied(name, "returned")  # every job is meant to run until cancelled
 
+    def sync_interval(self) -> float:
+        """The longest a healthy link stays without an acknowledged upload: a health record goes at least
+        every ``health_heartbeat`` s, waits at most ``batch_max_seconds`` for its batch, and heartbeats are
+        spaced by ``sync_heartbeat_every``. HA shows the link late after three such intervals."""
+        return self.health_heartbeat + self.options.batch_max_seconds + self.sync_heartbeat_every
+
+    def _uploaded(self) -> None:
+        """The central acknowledged a batch: tell HA (spaced, never blocking the uplink)."""
+        now = time.monotonic()
+        running = self._heartbeat_task is not None and not self._heartbeat_task.done()
+        if running or now - self._heartbeat_at < self.sync_heartbeat_every or self.ha is None:
+            return
+        self._heartbeat_at = now
+        self._heartbeat_task = asyncio.create_task(
+            self.ha.heartbeat(self.options.park_id, self.sync_interval()), name="park_sync.heartbeat"
+        )
+
     async def _health_loop(self) -> None:
         last: tuple[int, int] | None = None
         last_sent = 0.0
@@ -225,6 +246,8 @@ class ParkSync:
         return Record(id="hl-" + digest, kind="health", ts=now, data=health)
 
     async def stop(self) -> None:
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
         if self._supervisor is not None:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -31,6 +31,8 @@ STREAMS: dict[str, str] = {
     "smart_park/audit/subscribe": "audit",
     "smart_park/enterprises/subscribe": "enterprise",
 }
+# The duty-room screen's sync link (smart_park #13): called after uploads the central acknowledged.
+HEARTBEAT_COMMAND = "smart_park/sync/heartbeat"
 KEPT_ATTRIBUTES = ("unit_of_measurement", "device_class", "state_class", "friendly_name")
 # Personal data (the integration's enterprise USCC, contact name and phone, a volunteer's name in the audit
 # log, and the usual aliases): left out of every record unless the operator sets send_personal_data.
@@ -157,6 +159,7 @@ class HASource:
         self.events = 0
         self._refresh_task: asyncio.Task[None] | None = None
         self._registry_dirty = False
+        self._heartbeat_refusals: set[str] = set()
 
     def unavailable(self) -> tuple[int, int]:
         """(entities with a known state, of which unavailable)."""
@@ -262,6 +265,30 @@ class HASource:
                     )
                 continue
             self.unavailable_streams.discard(command)
+
+    async def heartbeat(self, park_id: str, interval: float) -> bool:
+        """Tell HA's duty-room screen the central took our uploads (``smart_park/sync/heartbeat``).
+
+        True when HA recorded it; False when not connected or HA refused (an HA without the command, or
+        ``park_id`` not loaded there: logged once per kind of refusal, the sync itself goes on).
+        """
+        if self._ws is None or not self.connected:
+            return False
+        try:
+            await self._call({"type": HEARTBEAT_COMMAND, "park_id": park_id, "interval": interval})
+        except HAError as err:
+            if err.code not in self._heartbeat_refusals:
+                self._heartbeat_refusals.add(err.code)
+                _LOGGER.warning("Home Assistant refused the sync heartbeat for park %s (%s)", park_id, err)
+            return False
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            return False  # the session ended under the call (its pending calls are cancelled)
+        except (aiohttp.ClientError, OSError, TimeoutError, ConnectionError):
+            return False
+        return True
 
     async def _refresh_while_dirty(self) -> None:
         while self._registry_dirty:

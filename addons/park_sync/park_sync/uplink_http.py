@@ -21,6 +21,7 @@ import logging
 import random
 import ssl
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -86,10 +87,18 @@ def rejected_reasons(status: int, doc: Any, batch: list[Stored]) -> dict[str, st
 
 
 class HttpUplink:
-    def __init__(self, options: Options, outbox: Outbox, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        options: Options,
+        outbox: Outbox,
+        session: aiohttp.ClientSession,
+        on_acked: Callable[[], None] | None = None,
+    ) -> None:
         self._o = options
         self._outbox = outbox
         self._session = session
+        # Called after every batch the central acknowledged (the duty-room screen's sync heartbeat).
+        self._on_acked = on_acked
         self._ssl: ssl.SSLContext | bool = (
             make_ssl_context(options.ca_cert) if options.central_url.startswith("https") else False
         )
@@ -143,6 +152,8 @@ class HttpUplink:
             self._mark_up()
             self.sent_records += len(acked)
             self.sent_batches += 1
+            if self._on_acked is not None:
+                self._on_acked()
 
     async def _set_aside(self, reasons: dict[str, str]) -> None:
         moved = await self._outbox.set_aside(reasons)
