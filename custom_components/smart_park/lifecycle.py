@@ -59,6 +59,7 @@ from .inspections import async_setup_inspections
 from .linkage import async_setup_linkage
 from .patrols import async_setup_patrols
 from .repairs import RepairIssues
+from .screen import async_setup_screen
 from .services import async_setup_services
 from .volunteers import async_setup_volunteers
 from .volunteers.entities import async_register_volunteer_devices
@@ -80,6 +81,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_setup_services(hass)
     websocket_api.async_setup(hass)
     await async_install_blueprints(hass)
+    await async_setup_screen(hass)
     return True
 
 
