@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # PY314_DEBS names an offline cache of them).
 
 NEXT_VENV ?= .venv-ha-next
-.PHONY: venv test lint typecheck pytest forward-check demo bench clean blueprints
+.PHONY: venv test lint typecheck pytest browser forward-check demo bench clean blueprints
 
 $(VENV)/.installed: requirements_test.txt constraints/ha-2026.10.4.txt
 	scripts/venv.sh $(VENV)
@@ -38,7 +38,16 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy custom_components/smart_park scripts simulator central addons/park_sync/park_sync benchmarks demo docs/generate.py
 
-pytest: venv
+# The duty-room screen's browser tests (tests/browser) drive Debian's chromium; fonts-noto-cjk draws the Chinese.
+# Installed when we may (root with apt-get), as `make demo` does for espeak-ng.
+browser:
+	@dpkg -s chromium fonts-noto-cjk >/dev/null 2>&1 || \
+		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		{ apt-get install -y -qq chromium fonts-noto-cjk >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }; } } || \
+		echo "chromium or fonts-noto-cjk missing: the browser tests (tests/browser) will fail"
+
+pytest: venv browser
 	$(VENV)/bin/pytest --cov --cov-report=term -p no:cacheprovider $(PYTEST_ARGS)
 
 forward-check: $(NEXT_VENV)/.installed

@@ -120,7 +120,7 @@ export class Header {
     this._figure("open_incidents", t("open_incidents"), open, open ? "bad" : "");
     const low = tanks.filter((tank) => (tank.state && tank.state !== "normal") || (tank.level != null && tank.low_limit != null && tank.level < tank.low_limit));
     this._figure("tanks", t("tanks"), low.length ? `${low.length} ${t("low")}` : `${tanks.length} ✓`, low.length ? "bad" : "",
-      tanks.map((tank) => `${tank.name}: ${fmt.number(tank.level)} m / ${fmt.number(tank.low_limit)} m, ${fmt.number(tank.pressure)} MPa`).join("\n"));
+      tanks.map((tank) => `${tank.name}: ${fmt.number(tank.level)} m / ${fmt.number(tank.low_limit)} m, ${fmt.number(tank.pressure)} kPa`).join("\n"));
     const exceeded = [...new Set(air.flatMap((station) => station.exceeded || []))];
     this._figure("air", t("air"), exceeded.length ? t("exceeded", { what: exceeded.join(", ").toUpperCase() }) : t("within_limits"), exceeded.length ? "warn" : "",
       air.map((s) => `${s.name}: SO2 ${fmt.number(s.so2)}/${s.limits?.so2 ?? "—"}, PM2.5 ${fmt.number(s.pm25)}/${s.limits?.pm25 ?? "—"}, PM10 ${fmt.number(s.pm10)}/${s.limits?.pm10 ?? "—"}`).join("\n"));

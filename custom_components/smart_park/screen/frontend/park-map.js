@@ -51,6 +51,7 @@ export class ParkMap {
     const perRow = Math.max(1, Math.floor(width / MIN_COLUMN_PX));
     const rows = Math.ceil(count / perRow);
     this.grid?.style.setProperty("--columns", String(Math.ceil(count / rows)));
+    this.ctx.onMapRows?.(rows);
   }
 
   _building(park, building) {
@@ -94,7 +95,7 @@ export class ParkMap {
     if (place.kind === "tank" && building) {
       building.tank.hidden = false;
       const level = "level" in values ? `${fmt.number(values.level)} m` : "";
-      const pressure = "pressure" in values ? `${fmt.number(values.pressure)} MPa` : "";
+      const pressure = "pressure" in values ? `${fmt.number(values.pressure)} kPa` : "";
       building.tank.replaceChildren(h("b", {}, t("tank")), [level, pressure].filter(Boolean).join(" · "));
       setAttr(building.tank, "title", place.name);
       setAttr(building.tank, "data-state", state === "normal" ? null : state);

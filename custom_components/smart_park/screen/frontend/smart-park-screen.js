@@ -27,6 +27,15 @@ class SmartParkScreen extends HTMLElement {
     this._unsubscribe = null;
     this._subscribing = false;
     this._built = false;
+    // HA may set its properties before this module has defined the element (its siblings load first):
+    // those are own properties of the instance then, shadowing the setters below; hand them to the setters.
+    for (const name of ["hass", "narrow", "route", "panel"]) {
+      if (Object.prototype.hasOwnProperty.call(this, name)) {
+        const value = this[name];
+        delete this[name];
+        this[name] = value;
+      }
+    }
   }
 
   set hass(hass) {
@@ -63,8 +72,10 @@ class SmartParkScreen extends HTMLElement {
   disconnectedCallback() {
     clearInterval(this._clock);
     this._resize?.disconnect();
-    this._unsubscribe?.();
+    const unsubscribe = this._unsubscribe;
     this._unsubscribe = null;
+    // A connection already closed rejects the unsubscribe: nothing is left to release then.
+    Promise.resolve().then(unsubscribe).catch(() => {});
   }
 
   // --- the page ------------------------------------------------------------------------------------------
@@ -90,6 +101,7 @@ class SmartParkScreen extends HTMLElement {
       onEnterprise: (id) => this.details.open(this._park(), "enterprise", id),
       onIncident: (id) => this._showIncident(id),
       onMenu: () => this.dispatchEvent(new Event("hass-toggle-menu", { bubbles: true, composed: true })),
+      onMapRows: (rows) => this.setAttribute("map-rows", String(rows)),
       linkageGroup: (building) => this._linkage(building)?.group ?? null,
       linkage: (building) => this._linkage(building),
       dialogHost: this.pinHost,
@@ -170,9 +182,16 @@ class SmartParkScreen extends HTMLElement {
     if (!connection || this._unsubscribe || this._subscribing) return;
     this._subscribing = true;
     try {
+      this._replaceNext = true;
       const unsubscribe = await connection.subscribeMessage((message) => this._onMessage(message), { type: "smart_park/screen/subscribe" });
-      if (this.isConnected) this._unsubscribe = unsubscribe;
-      else unsubscribe(); // removed while subscribing
+      // HA re-subscribes after a reconnect: the snapshot that follows has every park again.
+      const ready = () => { this._replaceNext = true; };
+      connection.addEventListener("ready", ready);
+      this._unsubscribe = () => {
+        connection.removeEventListener("ready", ready);
+        unsubscribe();
+      };
+      if (!this.isConnected) this.disconnectedCallback(); // removed while subscribing
     } catch (error) {
       this.status.hidden = false;
       this.status.textContent = this.ctx.t("subscribe_failed", { error: error?.message || error?.code || String(error) });
@@ -184,11 +203,15 @@ class SmartParkScreen extends HTMLElement {
   _onMessage(message) {
     if (message.type === "snapshot") this._snapshot(message.parks || []);
     else if (message.type === "delta") this._delta(message);
+    else if (message.type === "removed") this._removed(message.park_id);
   }
 
+  /** The first snapshot (and the one after a reconnect) has every park; a later one, a park loaded since. */
   _snapshot(parks) {
-    this._parks = new Map(parks.map((park) => [park.park_id, park]));
-    if (!this._parks.has(this._parkId)) this._parkId = parks[0]?.park_id ?? null;
+    if (this._replaceNext) this._parks.clear();
+    this._replaceNext = false;
+    for (const park of parks) this._parks.set(park.park_id, park);
+    if (!this._parks.has(this._parkId)) this._parkId = parks[0]?.park_id ?? this._parks.keys().next().value ?? null;
     this._renderAll();
     if (!this.hasAttribute("ready")) {
       // Marked once the first snapshot is drawn and painted (the benchmark's time to first render).
@@ -197,6 +220,12 @@ class SmartParkScreen extends HTMLElement {
         this.setAttribute("ready", "");
       });
     }
+  }
+
+  _removed(parkId) {
+    this._parks.delete(parkId);
+    if (this._parkId === parkId) this._parkId = this._parks.keys().next().value ?? null;
+    this._renderAll();
   }
 
   _delta(delta) {

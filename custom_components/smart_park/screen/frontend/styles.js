@@ -23,6 +23,7 @@ export const STYLES = `
   font-size: 14px;
 }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 button {
   font: inherit; cursor: pointer; border-radius: 6px; border: 1px solid var(--sp-line);
   background: var(--sp-card); color: var(--sp-text); padding: 4px 10px; min-height: 30px;
@@ -35,8 +36,7 @@ button[disabled] { opacity: 0.5; cursor: default; }
 /* ---- header and alarm banner ---- */
 header {
   position: sticky; top: 0; z-index: 5; display: flex; flex-wrap: wrap; align-items: center; gap: 8px 20px;
-  padding: 8px 16px; background: var(--app-header-background-color, #263238);
-  color: var(--app-header-text-color, #fff); box-shadow: 0 2px 4px rgba(0, 0, 0, 0.25);
+  padding: 8px 16px; background: #263238; color: #fff; box-shadow: 0 2px 4px rgba(0, 0, 0, 0.25);
 }
 header .menu { display: none; background: transparent; color: inherit; border: none; font-size: 22px; }
 header h1 { margin: 0; font-size: 22px; font-weight: 600; white-space: nowrap; }
@@ -123,6 +123,10 @@ tr.incident .responders { font-size: 12px; color: var(--sp-muted); }
 .enterprises input[type="search"] { font: inherit; padding: 4px 8px; border-radius: 6px; border: 1px solid var(--sp-line); min-width: 220px; background: var(--sp-card); color: var(--sp-text); }
 .enterprises .scroll { flex: 1 1 0; min-height: 280px; overflow: auto; }
 .enterprises table { font-size: 13px; }
+.enterprises td.name { white-space: nowrap; }
+/* A map of one row of buildings leaves room below it: the enterprises table then spans the page. */
+:host([map-rows="1"]) main { grid-template-areas: "map incidents" "enterprises enterprises"; grid-template-rows: auto auto; }
+:host([map-rows="1"]) .enterprises .scroll { flex: none; max-height: calc(100vh - 420px); }
 .enterprises th[data-sort] { cursor: pointer; user-select: none; }
 .enterprises th[aria-sort="ascending"]::after { content: " ▲"; }
 .enterprises th[aria-sort="descending"]::after { content: " ▼"; }
@@ -163,7 +167,7 @@ tr.incident .responders { font-size: 12px; color: var(--sp-muted); }
 
 
 /* ---- phone: one column ---- */
-:host([narrow]) main, :host([compact]) main { grid-template-columns: minmax(0, 1fr); grid-template-areas: "incidents" "map" "enterprises"; padding: 6px; gap: 8px; }
+:host([narrow]) main, :host([compact]) main { grid-template-columns: minmax(0, 1fr); grid-template-rows: none; grid-template-areas: "incidents" "map" "enterprises"; padding: 6px; gap: 8px; }
 :host([narrow]) header .menu { display: block; }
 :host([narrow]) header, :host([compact]) header { padding: 6px 8px; gap: 4px 10px; }
 :host([narrow]) header .banner, :host([compact]) header .banner { font-size: 20px; }
