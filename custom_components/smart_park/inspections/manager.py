@@ -48,6 +48,7 @@ class InspectionLists:
     ) -> None:
         self.hass = hass
         self.profile = profile
+        self.entry_id = entry.entry_id
         self._audit = audit
         # Lists of buildings no longer in the profile stay stored (and come back with the building).
         self._lists: dict[str, list[InspectionItem]] = {building: [] for building in profile.buildings}
@@ -182,6 +183,7 @@ class InspectionLists:
                     {
                         **item.as_dict(),
                         "park_id": self.profile.id,
+                        "config_entry_id": self.entry_id,
                         "building": building,
                         "building_name": self.profile.buildings[building].name,
                         "entity_id": registry.async_get_entity_id("todo", DOMAIN, unique_id),

@@ -60,6 +60,7 @@ class PatrolManager:
         self.hass = hass
         self.profile = profile
         self.park_id = profile.id
+        self.entry_id = entry.entry_id
         self._audit = audit
         self._seq = 0
         self._rounds: list[PatrolRound] = []
@@ -119,8 +120,8 @@ class PatrolManager:
         return self._listeners.add(listener)
 
     def describe(self, patrol: PatrolRound) -> dict[str, Any]:
-        """The round as events and responses carry it."""
-        return patrol.describe(self.park_id)
+        """The round as events and responses carry it, with the park's entry (blueprints call back on it)."""
+        return {**patrol.describe(self.park_id), "config_entry_id": self.entry_id}
 
     # --- changes --------------------------------------------------------------------------------------
 
@@ -244,7 +245,7 @@ class PatrolManager:
         def _deadline(_now: datetime) -> None:
             self._unsub_deadline = None
             if (current := self.current) is not None and current.is_open and current.id == patrol.id:
-                self._close(current, EndReason.DEADLINE, context=None)
+                self._close(current, EndReason.DEADLINE, context=None, at=current.ends_at)
 
         self._unsub_deadline = async_track_point_in_utc_time(self.hass, _deadline, patrol.ends_at)
 
