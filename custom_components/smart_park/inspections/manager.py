@@ -2,10 +2,13 @@
 
 The monthly fire self-inspection (and the cross-inspection of another building) is a to-do item on the
 building's list, shown by the ``todo`` platform; the building leader ticks it off in HA's to-do panel or the
-app. Adding, deleting, ticking off and re-opening an item are audited with the user who did it. Every
-minute (and once HA has started, so a restart catches up) items past their due that are not done fire
-``smart_park_inspection_overdue`` once per item and due date; which due was announced is stored with the
-item, so a restart does not announce it again and a new due date is announced again when it passes.
+app. Adding, deleting, ticking off and re-opening an item are audited with the user who did it.
+
+Items past their due that are not done fire ``smart_park_inspection_overdue`` once per item and due date;
+which due was announced is stored with the item, so a restart does not announce it again and a new due date
+is announced again when it passes. The check runs once HA has started (a restart catches up, with the
+automations listening), at the next due (a timer re-armed after every change) and every few minutes (in case
+the wall clock jumped, as on a board without a battery-backed clock).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.event import async_track_point_in_utc_time, async_track_time_interval
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
@@ -36,7 +39,7 @@ if TYPE_CHECKING:
 
 STORAGE_VERSION: Final = 1
 SAVE_DELAY: Final = 0
-CHECK_INTERVAL: Final = timedelta(minutes=1)
+CHECK_INTERVAL: Final = timedelta(minutes=15)
 MAX_ITEMS: Final = 500  # per building: a few a month for years
 
 
@@ -53,6 +56,9 @@ class InspectionLists:
         # Lists of buildings no longer in the profile stay stored (and come back with the building).
         self._lists: dict[str, list[InspectionItem]] = {building: [] for building in profile.buildings}
         self._listeners: Listeners[[str]] = Listeners()
+        # Overdue checks wait for HA to have started: the automations alerting on the event must be listening.
+        self._started = False
+        self._unsub_next: CALLBACK_TYPE | None = None
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.inspections", atomic_writes=True
         )
@@ -82,6 +88,7 @@ class InspectionLists:
     def _changed(self, building: str) -> None:
         self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
         self._listeners.notify(building)
+        self._arm_next_due()
 
     def _index(self, building: str, uid: str) -> int:
         for index, item in enumerate(self._lists[building]):
@@ -163,8 +170,49 @@ class InspectionLists:
     # --- overdue items --------------------------------------------------------------------------------
 
     @callback
+    def async_start(self) -> None:
+        """Check now (items that fell due while HA was down) and from now on."""
+        self._started = True
+        self.async_check_overdue()
+        self._arm_next_due()
+
+    @callback
+    def async_stop(self) -> None:
+        """Cancel the timer (on unload)."""
+        self._started = False
+        if self._unsub_next is not None:
+            self._unsub_next()
+            self._unsub_next = None
+
+    def _arm_next_due(self) -> None:
+        """A timer at the earliest due of the items not done and not announced yet."""
+        if self._unsub_next is not None:
+            self._unsub_next()
+            self._unsub_next = None
+        if not self._started:
+            return
+        zone = dt_util.get_default_time_zone()
+        deadlines = [
+            deadline
+            for building, items in self._lists.items()
+            if building in self.profile.buildings
+            for item in items
+            if not item.done and item.overdue_fired_for != item.due_key and (deadline := item.deadline(zone))
+        ]
+        if deadlines:
+            self._unsub_next = async_track_point_in_utc_time(self.hass, self._async_due, min(deadlines))
+
+    @callback
+    def _async_due(self, now: datetime) -> None:
+        self._unsub_next = None
+        self.async_check_overdue(now)
+        self._arm_next_due()
+
+    @callback
     def async_check_overdue(self, now: datetime | None = None) -> None:
         """Fire ``smart_park_inspection_overdue`` for each item newly past its due."""
+        if not self._started:
+            return
         now = now or dt_util.utcnow()
         zone = dt_util.get_default_time_zone()
         registry = er.async_get(self.hass)
@@ -194,15 +242,16 @@ class InspectionLists:
 async def async_setup_inspections(
     hass: HomeAssistant, entry: SmartParkConfigEntry, profile: ParkProfile, audit: AuditLog
 ) -> InspectionLists:
-    """Load the lists; check for overdue items once HA has started, then every minute."""
+    """Load the lists; check for overdue items once HA has started, then at each due and periodically."""
     lists = InspectionLists(hass, entry, profile, audit.scoped(Category.INSPECTION))
     await lists.async_load()
     entry.async_on_unload(lists.async_flush)
 
     @callback
-    def _check_at_start(_hass: HomeAssistant) -> None:
-        lists.async_check_overdue()
+    def _start(_hass: HomeAssistant) -> None:
+        lists.async_start()
 
-    entry.async_on_unload(async_at_started(hass, _check_at_start))
+    entry.async_on_unload(lists.async_stop)
+    entry.async_on_unload(async_at_started(hass, _start))
     entry.async_on_unload(async_track_time_interval(hass, lists.async_check_overdue, CHECK_INTERVAL))
     return lists
