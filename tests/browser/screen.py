@@ -1,49 +1,29 @@
 """The duty-room screen in a real browser against a real hass: the park, its users, Chromium, the page.
 
-* :func:`screen_park`: the reference park on the simulator in this test's event loop, and a ``hass`` process
-  (``benchmarks._hass_runner``: onboarded owner, smart_park added through its config flow) with the frontend,
-  started through ``demo/hass.py`` so HA's own pages load (see that file).
+* The park (simulator in the test's loop) and hass with the frontend: ``benchmarks._browser.screen_park``.
 * :func:`add_user`: an HA user with a password (an operator is not an administrator), and their language.
-* :func:`chromium`: Debian's ``chromium`` driven by Playwright, in a fresh profile folder.
+* Chromium itself: ``benchmarks._browser`` (shared with the screen's benchmark).
 * :class:`Screen`: HA's login form, the panel, the screen's elements, screenshots to ``$SCREENSHOT_DIR``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import re
-import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import BrowserContext, Locator, Page, async_playwright
+from playwright.async_api import Locator, Page
 
-from benchmarks._hass_runner import Hass, start_smart_park
-from benchmarks.linkage_latency import park_document
-from custom_components.smart_park.engine.profile import parse_profile
-from simulator.server import ParkSimulator
+from benchmarks._browser import login
+from benchmarks._hass_runner import Hass
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-# Flags that work in this environment (no GPU, no sandbox for root, nothing fetched from the network).
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
-WALL_SCREEN = {"width": 1920, "height": 1080}
-PHONE = {"width": 390, "height": 844}
 SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR") or ROOT / "test-output" / "screenshots")
 TRANSLATIONS = ROOT / "custom_components" / "smart_park" / "translations"
 PASSWORD = "operator-password"
@@ -51,48 +31,7 @@ PASSWORD = "operator-password"
 LANGUAGE_DATA = {"number_format": "language", "time_format": "language", "date_format": "language"}
 
 
-def missing_browser() -> str | None:
-    """Why the browser tests cannot run here, or None."""
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing: `make test` installs Debian's chromium and fonts-noto-cjk (as root)"
-    return None
-
-
 # --- the park and its users ------------------------------------------------------------------------------
-
-
-@dataclass
-class ScreenPark:
-    """The simulator and the hass running the park."""
-
-    sim: ParkSimulator
-    hass: Hass
-    raw: dict[str, Any]
-
-
-@contextlib.asynccontextmanager
-async def screen_park(workdir: Path, enterprises: int = 40) -> AsyncIterator[ScreenPark]:
-    """The reference park (``enterprises``) on a simulator in this loop and a hass with smart_park for it."""
-    raw = park_document(enterprises)
-    sim = ParkSimulator(parse_profile(raw))
-    await sim.start()
-    try:
-        first = next(iter(sim.profile.gateways.values()))
-        hass, _ = await start_smart_park(
-            workdir / "hass",
-            "Smart Park screen test",
-            raw,
-            first.host,
-            first.port,
-            extra={"frontend": None, "config": None},
-            launcher=ROOT / "demo" / "hass.py",
-        )
-        try:
-            yield ScreenPark(sim, hass, raw)
-        finally:
-            await hass.stop()
-    finally:
-        await sim.stop()
 
 
 async def websocket_as(hass: Hass, token: str, command: dict[str, Any]) -> Any:
@@ -157,25 +96,6 @@ def exception_text(language: str, key: str, **placeholders: str) -> str:
 # --- the browser -----------------------------------------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def chromium(viewport: dict[str, int] = WALL_SCREEN) -> AsyncIterator[BrowserContext]:
-    """Debian's Chromium, headless, in a fresh profile folder that is removed afterwards."""
-    async with async_playwright() as playwright:
-        with tempfile.TemporaryDirectory(prefix="smart-park-chromium-") as profile:
-            context = await playwright.chromium.launch_persistent_context(
-                profile,
-                executable_path=str(CHROMIUM),
-                args=list(CHROMIUM_FLAGS),
-                headless=True,
-                viewport=viewport,  # type: ignore[arg-type]
-                locale="en-US",
-            )
-            try:
-                yield context
-            finally:
-                await context.close()
-
-
 @dataclass
 class Screen:
     """One page of the browser on HA, with the screen's elements and numbered screenshots."""
@@ -202,13 +122,8 @@ class Screen:
         return path
 
     async def login(self, username: str, password: str, *, path: str = "/smart-park") -> None:
-        """Open ``path``: HA sends the browser to its login form; log in there and wait for the screen."""
-        await self.page.goto(f"{self.url}{path}")
-        await self.page.locator("input[name=username]").fill(username)
-        await self.page.locator("input[name=password]").fill(password)
-        await self.shot("login")
-        await self.page.locator("input[name=password]").press("Enter")
-        await self.page.wait_for_url(re.compile(re.escape(f"{self.url}{path}")), timeout=30_000)
+        """Open ``path`` through HA's login form (a screenshot of the filled form)."""
+        await login(self.page, self.url, path, username, password, before_submit=lambda: self.shot("login"))
 
     async def ready(self, language: str = "en", timeout: float = 30.0) -> None:
         """The screen has drawn the park, in ``language``."""

@@ -16,22 +16,12 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
+from benchmarks._browser import PHONE, chromium, missing_browser, screen_park
 from benchmarks._hass_runner import PASSWORD as OWNER_PASSWORD
 from benchmarks._hass_runner import USER as OWNER
 from simulator.server import ParkSimulator
 
-from .screen import (
-    PASSWORD,
-    PHONE,
-    SCREENSHOT_DIR,
-    Screen,
-    add_user,
-    chromium,
-    exception_text,
-    missing_browser,
-    screen_park,
-    wait_until,
-)
+from .screen import PASSWORD, SCREENSHOT_DIR, Screen, add_user, exception_text, wait_until
 
 ALARM_WITHIN = 2.0  # seconds from the press at the field to the red building and the incident row
 OPERATOR_NAMES = {"en": "Zhang San", "zh-Hans": "张三"}

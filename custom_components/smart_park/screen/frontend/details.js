@@ -4,6 +4,11 @@
 const V = new URL(import.meta.url).search;
 const { h, floorsOf } = await import(`./dom.js${V}`);
 
+/** "Output (CNY) (2026-10)": output value and tax are of the latest month reported, not always this one. */
+function monthOf(t, label, month) {
+  return month ? t("figures_month", { what: t(label), month }) : t(label);
+}
+
 export class Details {
   /** ctx: {t, fmt, act(service, data, options), linkage(building) -> {group, state} | null} */
   constructor(host, ctx) {
@@ -93,9 +98,9 @@ export class Details {
       row(t("col_month"), e.month || t("none")),
       row(t("col_electricity"), fmt.number(e.electricity_kwh)),
       row(t("col_water"), fmt.number(e.water_m3)),
-      row(t("col_output"), fmt.money(e.output_value)),
-      row(t("col_tax"), fmt.money(e.tax)),
-      row(t("col_intensity"), fmt.number(e.energy_intensity)));
+      row(monthOf(t, "col_output", e.figures_month), fmt.money(e.output_value)),
+      row(monthOf(t, "col_tax", e.figures_month), fmt.money(e.tax)),
+      row(monthOf(t, "col_intensity", e.intensity_month), fmt.number(e.energy_intensity)));
     const devices = Object.values(park.devices || {}).filter((d) => d.enterprise === id);
     const table = h("table", {}, h("tbody", {}, devices.map((d) => {
       const state = d.available === false ? "fault" : d.state || "normal";

@@ -88,6 +88,10 @@ export class EnterpriseTable {
       if (column.text) continue;
       setText(row.cells[column.key], column.money ? fmt.money(e[column.key]) : fmt.number(e[column.key]));
     }
+    // Output value, tax and intensity are of the latest month reported: its month shows on hover.
+    for (const [key, month] of [["output_value", e.figures_month], ["tax", e.figures_month], ["energy_intensity", e.intensity_month]]) {
+      setAttr(row.cells[key], "title", month || null);
+    }
     setText(row.cells.status, e.status ? t(`status_${e.status}`) : t("none"));
     if (resort && COLUMNS.some((c) => c.key === this.sort.key && this.sort.key in partial)) this._sort();
     if (resort && this.query) this._filterRow(row);

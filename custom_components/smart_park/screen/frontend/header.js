@@ -118,7 +118,7 @@ export class Header {
     const offline = sum("devices_offline");
     this._figure("alarms_today", t("alarms_today"), alarms, alarms ? "warn" : "");
     this._figure("open_incidents", t("open_incidents"), open, open ? "bad" : "");
-    const low = tanks.filter((tank) => (tank.state && tank.state !== "normal") || (tank.level != null && tank.low_limit != null && tank.level < tank.low_limit));
+    const low = tanks.filter((tank) => tank.low || (tank.state && tank.state !== "normal"));
     this._figure("tanks", t("tanks"), low.length ? `${low.length} ${t("low")}` : `${tanks.length} ✓`, low.length ? "bad" : "",
       tanks.map((tank) => `${tank.name}: ${fmt.number(tank.level)} m / ${fmt.number(tank.low_limit)} m, ${fmt.number(tank.pressure)} kPa`).join("\n"));
     const exceeded = [...new Set(air.flatMap((station) => station.exceeded || []))];

@@ -52,6 +52,7 @@ const LABELS = {
     col_status: "Status",
     month: "Month {month}",
     col_month: "Month",
+    figures_month: "{what} ({month})",
     tank: "Tank",
     kind_fire: "Fire",
     kind_one_key: "One-key alarm",
@@ -100,6 +101,7 @@ const LABELS = {
     linkage_fault: "fault",
     linkage_disabled: "disabled",
     linkage_test: "test",
+    linkage_pre_alarm: "pre-alarm",
     none: "—",
   },
   "zh-Hans": {
@@ -152,6 +154,7 @@ const LABELS = {
     col_status: "状态",
     month: "{month} 月度",
     col_month: "月份",
+    figures_month: "{what}（{month}）",
     tank: "水箱",
     kind_fire: "火警",
     kind_one_key: "一键报警",
@@ -200,6 +203,7 @@ const LABELS = {
     linkage_fault: "故障",
     linkage_disabled: "已停用",
     linkage_test: "测试",
+    linkage_pre_alarm: "预警",
     none: "—",
   },
 };

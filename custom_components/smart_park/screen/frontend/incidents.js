@@ -157,6 +157,12 @@ export class IncidentTable {
     this.empty.hidden = rows.length > 0;
   }
 
+  remove(id) {
+    this.rows.get(id)?.tr.remove();
+    this.rows.delete(id);
+    this.empty.hidden = this.rows.size > 0;
+  }
+
   /** Linkage groups changed: the bell buttons follow. */
   refreshActions() {
     for (const row of this.rows.values()) {

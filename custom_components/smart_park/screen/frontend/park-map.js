@@ -123,17 +123,18 @@ export class ParkMap {
     }
   }
 
-  /** Delta: changed buildings (their state, and their floors' when given). */
-  applyBuilding(building) {
+  /** Delta: a building's state, or the whole building when enterprises moved floor (its column is redrawn). */
+  applyBuilding(park, building, whole) {
     const entry = this.buildings.get(building.id);
     if (!entry) return;
+    if (whole) {
+      const column = this._building(park, building);
+      entry.el.replaceWith(column);
+      return;
+    }
     if (building.state) {
       setAttr(entry.name, "data-state", building.state);
       setAttr(entry.el, "data-worst", building.state);
-    }
-    for (const place of building.floor_places || []) {
-      const cell = entry.floors.get(place.floor);
-      if (cell && place.state) setAttr(cell.el, "data-state", place.state);
     }
   }
 

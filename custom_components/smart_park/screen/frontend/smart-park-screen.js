@@ -8,6 +8,7 @@ const load = (name) => import(`./${name}.js${V}`);
 const [{ STYLES }, i18n, { h }, { ParkMap }, { IncidentTable }, { EnterpriseTable }, { Header }, { Details }, { Actions }] =
   await Promise.all(["styles", "i18n", "dom", "park-map", "incidents", "enterprises", "header", "details", "actions"].map(load));
 
+const DAY_MS = 24 * 3600 * 1000;
 const COMPACT_WIDTH = 900; // below this the page is one column, whatever HA says about `narrow`
 
 function upsertById(list, item, key = "id") {
@@ -63,7 +64,10 @@ class SmartParkScreen extends HTMLElement {
 
   connectedCallback() {
     if (!this._built) this._build();
-    this._clock = setInterval(() => this.header.tick(), 1000);
+    this._clock = setInterval(() => {
+      this.header.tick();
+      if (new Date().getSeconds() === 0) this._prune();
+    }, 1000);
     this._resize = new ResizeObserver(([entry]) => this.toggleAttribute("compact", entry.contentRect.width < COMPACT_WIDTH));
     this._resize.observe(this);
     this._subscribe();
@@ -160,6 +164,17 @@ class SmartParkScreen extends HTMLElement {
     this.header.title.after(select);
   }
 
+  /** Incidents closed more than a day ago leave the screen (the server's next snapshot no longer has them). */
+  _prune() {
+    const before = Date.now() - DAY_MS;
+    for (const park of this._parks.values()) {
+      const old = (park.incidents || []).filter((i) => i.closed_at && Date.parse(i.closed_at) < before);
+      if (!old.length) continue;
+      park.incidents = park.incidents.filter((i) => !old.includes(i));
+      if (park.park_id === this._parkId) old.forEach((i) => this.incidents.remove(i.id));
+    }
+  }
+
   _allIncidents() {
     return [...this._parks.values()].flatMap((p) => p.incidents || []);
   }
@@ -239,10 +254,7 @@ class SmartParkScreen extends HTMLElement {
       if (place.floor === null || place.floor === undefined) building.state = place.state;
       else upsertById((building.floor_places ||= []), { floor: place.floor, state: place.state }, "floor");
     }
-    for (const changed of delta.buildings || []) {
-      const building = upsertById((park.buildings ||= []), changed);
-      for (const place of changed.floor_places || []) upsertById((building.floor_places ||= []), place, "floor");
-    }
+    for (const changed of delta.buildings || []) upsertById((park.buildings ||= []), changed); // whole or {id, state}
     for (const [id, partial] of Object.entries(delta.enterprises || {})) {
       park.enterprises[id] = { ...park.enterprises[id], ...partial };
     }
@@ -262,7 +274,10 @@ class SmartParkScreen extends HTMLElement {
   /** Apply a delta of the park on screen to the elements already drawn. */
   _show(park, delta) {
     this.map.applyPlaces(delta.places);
-    for (const building of delta.buildings || []) this.map.applyBuilding(building);
+    for (const changed of delta.buildings || []) {
+      const building = (park.buildings || []).find((b) => b.id === changed.id);
+      if (building) this.map.applyBuilding(park, building, "floor_places" in changed);
+    }
     for (const [id, partial] of Object.entries(delta.enterprises || {})) {
       this.map.applyEnterprise(id, partial);
       this.enterprises.upsert(id, partial);
