@@ -25,7 +25,7 @@ def test_shipped_copies_are_byte_identical() -> None:
     """Run ``python scripts/sync_blueprints.py`` after editing a blueprint in blueprints/."""
     sync = sync_module()
     source = sync.blueprint_files(sync.SOURCE)
-    assert len(source) == 8, sorted(source)
+    assert len(source) == 10, sorted(source)
     assert sync.blueprint_files(sync.SHIPPED) == source, sync.differences()
 
 

@@ -25,6 +25,8 @@ AUTOMATIONS = [
     "air_quality",
     "electrical_safety",
     "fire_drill",
+    "night_patrol",
+    "fire_inspection",
 ]
 SCRIPTS = ["call_volunteers"]
 ALL = [("automation", name) for name in AUTOMATIONS] + [("script", name) for name in SCRIPTS]
@@ -35,7 +37,7 @@ REQUIRED = {
     "fire_drill": {"building": "b1", "drill_time": "input_datetime.drill"},
 }
 # Entity selectors that pick what is not ours.
-FOREIGN_ENTITIES = {("fire_drill", "drill_time")}
+FOREIGN_ENTITIES = {("fire_drill", "drill_time"), ("night_patrol", "checkpoint_tags")}
 
 
 def load(domain: str, name: str) -> dict[str, Any]:
