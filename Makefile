@@ -75,6 +75,7 @@ bench: $(VENV)/.bench-installed
 	$(PY) benchmarks/linkage_latency.py
 	$(PY) benchmarks/volunteer_dispatch.py
 	$(PY) benchmarks/audit_save.py
+	$(PY) benchmarks/screen_snapshot.py
 
 clean:
 	rm -rf $(VENV) .venv-* .python314 .pytest_cache .mypy_cache .ruff_cache .coverage demo/run
