@@ -182,7 +182,12 @@ class ParkScreen:
             self._schedule()
 
     @callback
-    def _on_tick(self, _now: datetime) -> None:
+    def _on_tick(self, now: datetime) -> None:
+        # Incidents closed more than a day ago leave the screen (a new subscriber would not get them).
+        for incident_id in list(self.incident_items):
+            incident = self.runtime.incidents.get(incident_id)
+            if incident is None or (not incident.is_open and incident.updated_at < now - RECENT):
+                del self.incident_items[incident_id]
         self._schedule()
 
     # --- coalescing -----------------------------------------------------------------------------------
