@@ -377,3 +377,48 @@ async def test_unload_cleans_up_and_reload_is_followed(
     manager.open(IncidentKind.GAS, source="gas_detector")
     await hass.async_block_till_done()
     assert await quiet(client, 0.3) == []
+
+
+async def test_rollcall_responders_by_name_without_phones(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    park: tuple[SmartParkConfigEntry, ParkSimulator],
+    hass_admin_user: MockUser,
+) -> None:
+    """A radio answer recorded by the duty room: the incident's delta names the responder, no phone."""
+    entry, _sim = park
+    chen = MockUser(name="chen").add_to_hass(hass)
+    await hass.services.async_call(
+        DOMAIN,
+        "set_volunteer",
+        {"user_id": chen.id, "name": "陈刚", "phone": "13900000000", "building": "b1"},
+        blocking=True,
+        return_response=True,
+        context=Context(user_id=hass_admin_user.id),
+    )
+    client = await hass_ws_client(hass)
+    sub, _snapshot = await subscribe(client)
+    fire = entry.runtime_data.incidents.open(IncidentKind.FIRE, source="linkage:b1", building="b1", floor=2)
+    await hass.services.async_call(
+        DOMAIN, "dispatch_volunteers", {"incident_id": fire.id}, blocking=True, return_response=True
+    )
+    await hass.services.async_call(
+        DOMAIN,
+        "record_response",
+        {"incident_id": fire.id, "user_id": chen.id, "response": "on_my_way"},
+        blocking=True,
+        return_response=True,
+        context=Context(user_id=hass_admin_user.id),
+    )
+    sent = []
+    async with asyncio.timeout(3):
+        while True:
+            delta = await delta_with(client, sub, "incidents")
+            sent.append(delta)
+            (item,) = delta["incidents"]
+            if item["responders"]:
+                break
+    assert item["responders"] == [{"name": "陈刚", "response": "on_my_way", "arrived": False}]
+    assert item["rollcall"]["asked"] == 1
+    assert item["rollcall"]["on_my_way"] == 1
+    assert "13900000000" not in json.dumps(sent)
