@@ -19,8 +19,15 @@ fake companion-app phones (``simulator.phone.FakePhone``), all in this process's
   ``smart_park.close_incident`` for the call-out's incident (checked against ``smart_park/incidents/list``),
   every phone's ``clear_notification`` for its tag, then the trial's random 0-1 s pause. One warm-up per phase
   is not counted. Figures are printed, not asserted.
+* ``--preload-audit N``: the park starts with an audit log of N entries (the default cap, 10,000, is a full
+  log): the steps of past alarms as these trials record them (:func:`audit_history`, from the seed). hass is
+  then launched through a script written to the working directory that runs ``demo/hass.py`` with one change:
+  the first time the park asks HA's Store for its audit log and ``.storage/smart_park.<entry_id>.audit`` does
+  not exist, that file is written (the entry id exists only once the config flow has made the entry) and the
+  Store reads it from disk. The run checks over the websocket that the park holds the log's newest entry.
 
-Run: ``.venv/bin/python benchmarks/volunteer_dispatch.py [--trials N] [--volunteers N] [--path relay|local]``.
+Run: ``.venv/bin/python benchmarks/volunteer_dispatch.py [--trials N] [--volunteers N] [--path relay|local]
+[--preload-audit N]``.
 """
 
 from __future__ import annotations
@@ -28,7 +35,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import json
 import math
+import random
 import secrets
 import shutil
 import sys
@@ -36,8 +45,9 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the repository's packages importable
@@ -58,6 +68,8 @@ from benchmarks.linkage_latency import (  # noqa: E402
     plan_trials,
     summarize,
 )
+from custom_components.smart_park.audit import STORAGE_VERSION as AUDIT_VERSION  # noqa: E402
+from custom_components.smart_park.audit import AuditEntry, Category, Source  # noqa: E402
 from custom_components.smart_park.engine.profile import parse_profile  # noqa: E402
 from simulator.phone import FakePhone, Notification  # noqa: E402
 from simulator.server import ParkSimulator  # noqa: E402
@@ -198,6 +210,180 @@ def report_lines(result: PhaseResult) -> list[str]:
         s = summarize(values)
         lines.append(f"  {label:<28}" + " / ".join(_ms(v) for v in s.percentiles))
     return lines
+
+
+# --- a preloaded audit log ---------------------------------------------------------------------------------
+
+ALARM_INTERVAL = timedelta(hours=2)  # between the past alarms of the history
+ULID_CHARS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # an HA context id is a ULID
+
+
+# What each step of an alarm is: its category and source (a user's: the duty officer's, with a context id).
+STEP_KINDS: dict[str, tuple[Category, Source]] = {
+    "input": (Category.LINKAGE, Source.FIELD),
+    "open_incident": (Category.INCIDENT, Source.FIELD),
+    "notification_sent": (Category.VOLUNTEER, Source.SYSTEM),
+    "notification_pending": (Category.VOLUNTEER, Source.SYSTEM),
+    "rollcall_dispatched": (Category.VOLUNTEER, Source.SYSTEM),
+    "notification_confirmed": (Category.VOLUNTEER, Source.SYSTEM),
+    "reset": (Category.LINKAGE, Source.USER),
+    "close_incident": (Category.INCIDENT, Source.USER),
+    "rollcall_ended": (Category.VOLUNTEER, Source.SYSTEM),
+}
+
+
+class Step(NamedTuple):
+    """One audit entry of a past alarm, before it has a number and a time."""
+
+    after_s: float  # after the press
+    action: str  # a key of STEP_KINDS
+    target: str
+    data: dict[str, Any]
+
+
+def alarm_steps(
+    incident: str, point: tuple[str, str, int], volunteers: Sequence[str], local: bool
+) -> list[Step]:
+    """What one trial records: the linkage's input, the incident, the call-out by one path, reset and close.
+
+    The stored forms are those of a real run of this benchmark (its --keep working directory); the duty
+    officer resets and closes minutes later.
+    """
+    building, device_id, channel = point
+    path = "local" if local else "relay"
+
+    def each_phone(after_s: float, action: str) -> list[Step]:
+        return [Step(after_s, action, incident, {"volunteer": v, "path": path}) for v in volunteers]
+
+    opened = {"kind": "fire", "origin": f"linkage:{building}", "building": building, "floor": channel}
+    asked = len(volunteers)
+    ended: dict[str, Any] = {"asked": asked, "confirmed": asked if local else 0, "on_my_way": 0}
+    ended |= {"cannot_come": 0, "arrived": 0, "quorum": asked, "quorum_reached": False, "steps": []}
+    return [
+        Step(
+            0.0,
+            "input",
+            building,
+            {"old": "normal", "new": "alarm", "inputs": [f"{device_id}.call_point_{channel}"]},
+        ),
+        Step(0.001, "open_incident", incident, {**opened, "enterprise": None}),
+        *each_phone(0.010, "notification_pending" if local else "notification_sent"),
+        Step(0.012, "rollcall_dispatched", incident, {"asked": list(volunteers), "everyone": False}),
+        *(each_phone(0.020, "notification_confirmed") if local else []),
+        Step(180.0, "reset", building, {"old": "alarm", "new": "normal", "inputs": []}),
+        Step(240.0, "close_incident", incident, {"kind": "fire"}),
+        Step(
+            240.005, "rollcall_ended", incident, {**ended, "first_on_my_way_s": None, "first_arrival_s": None}
+        ),
+    ]
+
+
+def audit_history(
+    count: int, park_id: str, points: Sequence[tuple[str, str, int]], seed: int, end: datetime
+) -> dict[str, Any]:
+    """The audit Store's data for a park that has logged past alarms (every ``ALARM_INTERVAL`` up to ``end``).
+
+    The newest ``count`` entries are kept, numbered as the log numbers them; the older ones count as pruned.
+    Alarms alternate between the relay and local push, at random ``points`` (building, device, channel),
+    with three volunteers and one duty officer.
+    """
+    rng = random.Random(seed)
+    volunteers = [rng.randbytes(16).hex() for _ in range(3)]
+    operator = rng.randbytes(16).hex()
+    alarms: list[list[Step]] = []
+    steps = 0
+    while steps < count:
+        number = len(alarms) + 1
+        alarms.append(alarm_steps(f"{park_id}-i{number}", rng.choice(points), volunteers, number % 2 == 0))
+        steps += len(alarms[-1])
+    timed = [
+        (end - (len(alarms) - index) * ALARM_INTERVAL + timedelta(seconds=step.after_s), step)
+        for index, alarm in enumerate(alarms)
+        for step in alarm
+    ]
+    kept = timed[len(timed) - count :]
+    pruned = len(timed) - len(kept)
+    entries = []
+    for seq, (at, step) in enumerate(kept, pruned + 1):
+        category, source = STEP_KINDS[step.action]
+        by_user = source is Source.USER
+        entry = AuditEntry(
+            id=f"{park_id}-a{seq}",
+            seq=seq,
+            at=at,
+            category=category,
+            action=step.action,
+            source=source,
+            user_id=operator if by_user else None,
+            target=step.target,
+            context_id="".join(rng.choices(ULID_CHARS, k=26)) if by_user else None,
+            data=step.data,
+        )
+        entries.append(entry.as_dict())
+    return {"seq": pruned + len(kept), "pruned": pruned, "entries": entries}
+
+
+# Runs demo/hass.py (which lets mobile_app load) after one change to HA's Store: the first load of a park's
+# audit log with no file writes HISTORY's there (and drops HA's start-up list of files, taken before it
+# existed), so the Store reads it from disk. HISTORY and DEMO are assigned above this text.
+LAUNCHER = """
+import json
+import re
+import runpy
+from pathlib import Path
+
+from homeassistant.helpers import storage
+
+AUDIT_KEY = re.compile(r"smart_park\\.[^.]+\\.audit")
+_load = storage.Store.async_load
+
+
+def _install(store):
+    path = Path(store.path)
+    if not path.exists():
+        document = json.loads(Path(HISTORY).read_text(encoding="utf-8"))
+        path.write_text(json.dumps({**document, "key": store.key}), encoding="utf-8")
+
+
+async def _async_load(self):
+    if AUDIT_KEY.fullmatch(self.key):
+        await self.hass.async_add_executor_job(_install, self)
+        storage.get_internal_store_manager(self.hass).async_invalidate(self.key)
+    return await _load(self)
+
+
+storage.Store.async_load = _async_load
+runpy.run_path(DEMO, run_name="__main__")
+"""
+
+
+def launcher_script(history: Path, demo: Path) -> str:
+    """The text of the hass launcher that preloads the audit log from ``history`` (a Store document)."""
+    header = '"""hass with a preloaded audit log (volunteer_dispatch.py --preload-audit)."""\n\n'
+    return f"{header}HISTORY = {str(history)!r}\nDEMO = {str(demo)!r}\n{LAUNCHER}"
+
+
+def write_preload(
+    workdir: Path, count: int, park_id: str, groups: dict[str, Group], seed: int
+) -> tuple[Path, dict[str, Any]]:
+    """The history document and its launcher in ``workdir``: the launcher's path and the newest entry."""
+    points = [(g.building, d, ch) for g in groups.values() for d, ch in g.call_points]
+    data = audit_history(count, park_id, points, seed, datetime.now(UTC))
+    history = workdir / "audit_history.json"
+    document = {"version": AUDIT_VERSION, "minor_version": 1, "data": data}
+    history.write_text(json.dumps(document), encoding="utf-8")
+    print(f"audit log preloaded: {count} entries, {history.stat().st_size / 1e6:.1f} MB as JSON", flush=True)
+    launcher = workdir / "hass_preloaded.py"
+    launcher.write_text(launcher_script(history, DEMO_HASS), encoding="utf-8")
+    return launcher, data["entries"][-1]
+
+
+async def check_preload(hass: Hass, newest: dict[str, Any]) -> None:
+    """Fail unless the park loaded the preloaded log: it holds the history's newest entry."""
+    command = {"type": "smart_park/audit/list", "after_seq": newest["seq"] - 1}
+    held = (await ws_call(hass, hass.token, command))["entries"]
+    if not held or held[0]["id"] != newest["id"]:
+        raise HassError(f"the park did not load the preloaded audit log; see {hass.log}")
 
 
 # --- set-up: users, phones, roster -------------------------------------------------------------------------
@@ -398,6 +584,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--enterprises", type=int, default=200, help="reference park size (default 200)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the call points and pauses (default 1)")
     parser.add_argument(
+        "--preload-audit",
+        type=int,
+        default=0,
+        metavar="N",
+        help="start the park with an audit log of N entries of past alarms (default 0; 10000 is full)",
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="keep the working directory (hass config and log, CSVs)"
     )
     return parser
@@ -408,7 +601,8 @@ def print_report(args: argparse.Namespace, results: Sequence[PhaseResult], refus
     print()
     print(
         f"Volunteer dispatch: {args.enterprises}-enterprise reference park, {args.volunteers} volunteers "
-        "(one phone each, always on duty), smart_park default options."
+        "(one phone each, always on duty), smart_park default options, audit log preloaded with "
+        f"{args.preload_audit} entries."
     )
     print(
         "ms from the call point pressed at the simulator to: the building's last bell on (the linkage, "
@@ -448,6 +642,10 @@ async def run(args: argparse.Namespace) -> int:
         f"{args.trials} trials per path",
         flush=True,
     )
+    launcher: Path = DEMO_HASS
+    newest: dict[str, Any] | None = None
+    if args.preload_audit > 0:
+        launcher, newest = write_preload(workdir, args.preload_audit, profile.id, groups, args.seed)
     sim = ParkSimulator(profile)
     await sim.start()
     ours = Ours()
@@ -463,8 +661,10 @@ async def run(args: argparse.Namespace) -> int:
             gateway.host,
             gateway.port,
             extra={"config": None, "mobile_app": None},
-            launcher=DEMO_HASS,
+            launcher=launcher,
         )
+        if newest is not None:
+            await check_preload(ours.hass, newest)
         print(f"hass ready after {setup_s:.0f} s; adding {args.volunteers} volunteers", flush=True)
         phones = await add_volunteers(ours.hass, args.volunteers)
         for path in PATHS if args.path == "both" else (args.path,):
@@ -487,7 +687,11 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
-    return asyncio.run(run(build_parser().parse_args(argv)))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.preload_audit < 0:
+        parser.error("--preload-audit: 0 or more entries")
+    return asyncio.run(run(args))
 
 
 if __name__ == "__main__":
