@@ -69,13 +69,14 @@ $(VENV)/.bench-installed: $(VENV)/.installed requirements_bench.txt
 	$(PY) -m pip install --quiet --root-user-action=ignore -r requirements_bench.txt
 	touch $@
 
-bench: $(VENV)/.bench-installed
+bench: $(VENV)/.bench-installed browser
 	$(PY) benchmarks/polling.py
 	$(PY) benchmarks/sync.py
 	$(PY) benchmarks/linkage_latency.py
 	$(PY) benchmarks/volunteer_dispatch.py
 	$(PY) benchmarks/audit_save.py
 	$(PY) benchmarks/screen_snapshot.py
+	$(PY) benchmarks/screen_browser.py
 
 clean:
 	rm -rf $(VENV) .venv-* .python314 .pytest_cache .mypy_cache .ruff_cache .coverage demo/run

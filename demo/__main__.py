@@ -351,6 +351,23 @@ async def add_speech_engine(session: aiohttp.ClientSession, token: str) -> str:
     return "tts.espeak_ng (espeak-ng, offline; Mandarin and English)"
 
 
+async def confirm_http_config(session: aiohttp.ClientSession, token: str) -> None:
+    """Keep configuration.yaml's HTTP settings.
+
+    HA 2026.10 starts them as a trial, shows the admin a confirmation dialog over every page (the duty-room
+    screen too) and restarts on its old settings 5 minutes later unless they are confirmed.
+    """
+    async with session.ws_connect(f"ws://{HOST}:{HA_PORT}/api/websocket") as ws:
+        await ws.receive_json()
+        await ws.send_json({"type": "auth", "access_token": token})
+        await ws.receive_json()
+        await ws.send_json({"id": 1, "type": "http/config"})
+        if (await ws.receive_json()).get("result", {}).get("revert_at") is not None:
+            await ws.send_json({"id": 2, "type": "http/config/promote"})
+            if not (reply := await ws.receive_json()).get("success"):
+                raise DemoError(f"HA did not keep the demo's HTTP settings: {reply}")
+
+
 async def long_lived_token_and_entities(
     session: aiohttp.ClientSession, token: str
 ) -> tuple[str, dict[str, str]]:
@@ -501,6 +518,7 @@ async def run(demo: Demo) -> None:
             "Home Assistant", http_probe(session, f"{HA_URL}/api/onboarding"), demo, HA_START_TIMEOUT, 1
         )
         token = await onboard(session)
+        await confirm_http_config(session, token)
         print(f"  Home Assistant onboarded (user {USER!r})")
         entry = await add_integration(session, token, profile_yaml)
         lived, entity_ids = await long_lived_token_and_entities(session, token)

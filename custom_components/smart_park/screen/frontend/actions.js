@@ -48,7 +48,8 @@ export class Actions {
       if (pin) payload.pin = pin;
     }
     try {
-      await hass.callService("smart_park", service, payload);
+      // notifyOnError false: the screen shows the refusal itself (HA would add a toast of its own).
+      await hass.callService("smart_park", service, payload, undefined, false);
       this.toast(this.ctx.t("done", { action: options.label || service }));
       return true;
     } catch (error) {

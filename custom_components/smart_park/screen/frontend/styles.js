@@ -116,6 +116,7 @@ tr.incident .badge + .sub { display: block; font-size: 12px; color: var(--sp-mut
 tr.incident.closed { opacity: 0.55; }
 tr.incident td.place { min-width: 120px; }
 tr.incident td.actions-cell { min-width: 190px; }
+tr.incident td.volunteers { min-width: 120px; font-size: 13px; }
 tr.incident .actions { display: flex; flex-wrap: wrap; gap: 4px; }
 tr.incident .actions button { padding: 2px 8px; min-height: 28px; font-size: 13px; }
 tr.incident .responders { font-size: 12px; color: var(--sp-muted); }
