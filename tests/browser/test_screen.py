@@ -138,4 +138,33 @@ async def test_admin_resets_and_closes_from_the_screen(socket_enabled: None, tmp
         await expect(screen.building("b2")).to_have_attribute("data-state", "normal")
         await expect(screen.element.locator("header")).not_to_contain_class("alarm")
         await screen.shot("closed")
+
+        # The map's close-ups: a building's floors with their enterprises, then one enterprise's devices.
+        await screen.building("b2").click()
+        closeup = screen.element.locator(".details .dialog[data-detail='building']")
+        await expect(closeup.locator(".detail-floor")).to_have_count(6)
+        await expect(closeup.locator(".detail-floor").first).to_have_attribute("data-floor", "6")
+        enterprise = park.raw["enterprises"][15]  # the first enterprise of building 2
+        assert enterprise["building"] == "b2"
+        await screen.shot("building")
+        await closeup.locator(f".ent[data-enterprise='{enterprise['id']}']").click()
+        detail = screen.element.locator(".details .dialog[data-detail='enterprise']")
+        await expect(detail.locator("h3")).to_have_text(enterprise["name"])
+        await expect(detail.locator(f"tr[data-device='{enterprise['id']}_energy_meter']")).to_be_visible()
+        await screen.shot("enterprise")
+        await detail.locator("button.close-dialog").click()
+
+        # The enterprises table: search, then sort by electricity (a second click: highest first).
+        table = screen.element.locator("section.enterprises")
+        await table.locator("input[type=search]").fill(enterprise["name"])
+        await expect(table.locator("tbody tr:not([hidden])")).to_have_count(1)
+        await table.locator("input[type=search]").fill("")
+        electricity = table.locator("th[data-sort='electricity_kwh']")
+        await electricity.click()
+        await electricity.click()
+        await expect(electricity).to_have_attribute("aria-sort", "descending")
+
+        # The sound toggle is remembered by the browser.
+        await screen.element.locator("header button.sound").click()
+        assert await screen.page.evaluate("localStorage.getItem('smart_park_screen_sound')") == "on"
         assert screen.errors == []
