@@ -16,13 +16,18 @@ import pytest
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockUser
-from pytest_homeassistant_custom_component.typing import MockHAClientWebSocket, WebSocketGenerator
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    MockHAClientWebSocket,
+    WebSocketGenerator,
+)
 
 from custom_components.smart_park.const import DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from custom_components.smart_park.engine.catalogue import Tier
 from custom_components.smart_park.incidents import IncidentKind
 from custom_components.smart_park.screen import DATA_SCREEN, notification_id
+from custom_components.smart_park.screen.panel import frontend_hash
 from simulator.server import ParkSimulator
 
 from .conftest import PARK_ID, ParkFactory, park_document
@@ -422,3 +427,25 @@ async def test_rollcall_responders_by_name_without_phones(
     assert item["rollcall"]["asked"] == 1
     assert item["rollcall"]["on_my_way"] == 1
     assert "13900000000" not in json.dumps(sent)
+
+
+async def test_panel_and_its_files(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    park: tuple[SmartParkConfigEntry, ParkSimulator],
+) -> None:
+    """The sidebar panel (any user) loads the screen's module, served with a version of its files."""
+    panel = hass.data["frontend_panels"]["smart-park"]
+    config = panel.to_response()
+    assert (config["component_name"], config["require_admin"], config["title"]) == (
+        "custom",
+        False,
+        "值班室 Duty room",
+    )
+    custom = config["config"]["_panel_custom"]
+    assert custom["name"] == "smart-park-screen"
+    assert custom["module_url"] == f"/smart_park_static/smart-park-screen.js?v={frontend_hash()}"
+    client = await hass_client_no_auth()
+    response = await client.get(custom["module_url"])
+    assert response.status == 200
+    assert "smart-park-screen" in await response.text()
