@@ -423,7 +423,9 @@ async def test_rollcall_responders_by_name_without_phones(
             (item,) = delta["incidents"]
             if item["responders"]:
                 break
-    assert item["responders"] == [{"name": "陈刚", "response": "on_my_way", "arrived": False}]
+    assert item["responders"] == [
+        {"user_id": chen.id, "name": "陈刚", "response": "on_my_way", "arrived": False}
+    ]
     assert item["rollcall"]["asked"] == 1
     assert item["rollcall"]["on_my_way"] == 1
     assert "13900000000" not in json.dumps(sent)

@@ -70,6 +70,8 @@ async def async_incident_item(
         rollcall=rollcall.summary() if rollcall is not None else None,
         responders=[
             {
+                # The user id (opaque) lets the duty room record an arrival reported by radio.
+                "user_id": r.user_id,
                 "name": r.name,
                 "response": r.response.value if r.response is not None else None,
                 "arrived": r.arrived_at is not None,
