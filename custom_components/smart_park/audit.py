@@ -38,6 +38,7 @@ class Category(StrEnum):
     PATROL = "patrol"
     INSPECTION = "inspection"
     VOLUNTEER = "volunteer"
+    CENTRE = "centre"  # the fire remote monitoring centre link (roll-calls, clock sync)
 
 
 class Outcome(StrEnum):

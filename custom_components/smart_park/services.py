@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
 
-from . import broadcast, enterprises, incidents, linkage, patrols, volunteers
+from . import broadcast, centre, enterprises, incidents, linkage, patrols, volunteers
 
 
 def async_setup_services(hass: HomeAssistant) -> None:
@@ -19,3 +19,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
     enterprises.async_register_services(hass)
     patrols.async_register_services(hass)
     volunteers.async_register_services(hass)
+    centre.async_register_services(hass)

@@ -21,6 +21,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util import dt as dt_util
 
 from .audit import EVENT_AUDIT
+from .centre import websocket as centre_websocket
 from .coordinator import SmartParkConfigEntry
 from .enterprises import SIGNAL_ENTERPRISES_CHANGED, redacted
 from .entry import ATTR_CONFIG_ENTRY_ID, loaded_entries
@@ -38,6 +39,7 @@ def async_setup(hass: HomeAssistant) -> None:
     async_register_command(hass, ws_subscribe_enterprises)
     # Each capability adds its commands here.
     volunteers_websocket.async_setup(hass)
+    centre_websocket.async_setup(hass)
 
 
 # --- incidents and audit ------------------------------------------------------------------------------
