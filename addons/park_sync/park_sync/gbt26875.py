@@ -155,7 +155,7 @@ def deny_for(error: FrameError, time: datetime, local: int) -> Frame | None:
     return Frame(error.serial, time, local, error.source, Command.DENY)
 
 
-def _header_ids(raw: bytes) -> dict[str, int]:
+def _header_ids(raw: bytes | bytearray) -> dict[str, int]:
     return {
         "serial": int.from_bytes(raw[2:4], "little"),
         "source": int.from_bytes(raw[12:18], "little"),
@@ -165,8 +165,10 @@ def _header_ids(raw: bytes) -> dict[str, int]:
 
 def decode_frame(raw: bytes) -> Frame:
     """Exactly one frame, start to end marker."""
-    if raw[:2] != START[: len(raw[:2])] or len(raw) < 2:
-        raise FrameError(Reason.START, "start", "a frame starts with @@")
+    if not raw.startswith(START):
+        if START.startswith(raw):
+            raise FrameError(Reason.TRUNCATED, "frame", f"{len(raw)} bytes, a frame has at least {MIN_FRAME}")
+        raise FrameError(Reason.START, "start", f"a frame starts with @@, got {raw[:2].hex(' ')}")
     if len(raw) < MIN_FRAME:
         raise FrameError(Reason.TRUNCATED, "frame", f"{len(raw)} bytes, a frame has at least {MIN_FRAME}")
     ids = _header_ids(raw)
@@ -174,16 +176,11 @@ def decode_frame(raw: bytes) -> Frame:
     if length > MAX_DATA:
         raise FrameError(Reason.LENGTH, "length", f"data unit of {length} bytes, limit {MAX_DATA}", **ids)
     if len(raw) < MIN_FRAME + length:
-        raise FrameError(
-            Reason.TRUNCATED, "frame", f"{len(raw)} bytes, the header says {MIN_FRAME + length}", **ids
-        )
+        message = f"{len(raw)} bytes, the header says {MIN_FRAME + length}"
+        raise FrameError(Reason.TRUNCATED, "frame", message, **ids)
     if len(raw) > MIN_FRAME + length:
-        raise FrameError(
-            Reason.LENGTH,
-            "length",
-            f"the header says {length}, the frame holds {len(raw) - MIN_FRAME}",
-            **ids,
-        )
+        message = f"the header says {length}, the frame holds {len(raw) - MIN_FRAME}"
+        raise FrameError(Reason.LENGTH, "length", message, **ids)
     return _parse(raw, length, ids)
 
 
@@ -229,5 +226,44 @@ class FrameReader:
     def reset(self) -> None:
         self._buf.clear()
 
-    def feed(self, data: bytes) -> list[Frame | FrameError]:
-        raise NotImplementedError
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Frame | FrameError]:
+        self._buf += data
+        out: list[Frame | FrameError] = []
+        while self._next(out):
+            pass
+        return out
+
+    def _skip(self, count: int) -> None:
+        self.discarded += count
+        del self._buf[:count]
+
+    def _next(self, out: list[Frame | FrameError]) -> bool:
+        """Take one frame or one refusal off the buffer; False when more bytes are needed."""
+        buf = self._buf
+        start = buf.find(START)
+        if start < 0:
+            self._skip(len(buf) - (1 if buf.endswith(b"@") else 0))  # a lone @ may start the next @@
+            return False
+        self._skip(start)
+        if len(buf) < HEADER_LEN:
+            return False
+        ids = _header_ids(buf)
+        length = int.from_bytes(buf[_LEN_AT : _LEN_AT + 2], "little")
+        if length > MAX_DATA:
+            # A corrupt header or an @@ inside garbage: look for the next start from the following byte.
+            out.append(FrameError(Reason.LENGTH, "length", f"data unit of {length} bytes", **ids))
+            self._skip(1)
+            return True
+        total = MIN_FRAME + length
+        if len(buf) < total:
+            return False
+        raw = bytes(buf[:total])
+        try:
+            out.append(_parse(raw, length, ids))
+        except FrameError as err:
+            out.append(err)
+            if err.reason == Reason.END:  # the length did not lead to ##: not a frame boundary we can trust
+                self._skip(1)
+                return True
+        del buf[:total]
+        return True
