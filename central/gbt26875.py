@@ -100,9 +100,13 @@ def parse(raw: bytes) -> Packet:
         raise FrameError("checksum", f"{raw[-3]:#04x} != {sum(raw[2:-3]) % 256:#04x}", serial, source)
     if command not in COMMANDS:
         raise FrameError("command", f"{command}", serial, source)
+    try:
+        when = _time_of(sent)
+    except FrameError as err:
+        raise FrameError("time", str(err), serial, source) from None
     return Packet(
         serial,
-        _time_of(sent),
+        when,
         source,
         int.from_bytes(dst, "little"),
         command,
@@ -153,38 +157,38 @@ class Splitter:
 
 
 # --- data units ----------------------------------------------------------------------------------------
-# type -> (struct format of the body before the time label, field names, has a time label)
+# type -> (struct format of the body before the time label, field names, key of the time label or "")
 _B = ("system_type", "system_address")
-LAYOUT: dict[int, tuple[str, tuple[str, ...], bool]] = {
-    1: ("<BBH", (*_B, "state"), True),
-    2: ("<BBBIH31s", (*_B, "component_type", "component_address", "state", "description"), True),
-    3: ("<BBBIBh", (*_B, "component_type", "component_address", "analog_type", "value"), True),
-    4: ("<BBBB", (*_B, "operation", "operator"), True),
-    5: ("<BBBB", (*_B, "major", "minor"), False),
-    6: ("<BB", _B, False),  # + length-prefixed text
-    7: ("<BBBI31s", (*_B, "component_type", "component_address", "description"), False),
-    8: ("<BB", _B, True),
-    21: ("<B", ("state",), True),
-    24: ("<BB", ("operation", "operator"), True),
-    25: ("<BB", ("major", "minor"), False),
-    26: ("<", (), False),  # length-prefixed text only
-    28: ("<", (), True),
-    61: ("<BB", _B, False),
-    62: ("<BBI", (*_B, "component_address"), False),
-    63: ("<BBI", (*_B, "component_address"), False),
-    64: ("<BBB", (*_B, "count"), True),
-    65: ("<BB", _B, False),
-    66: ("<BB", _B, False),
-    67: ("<BBI", (*_B, "component_address"), False),
-    68: ("<BB", _B, False),
-    81: ("<B", ("reserved",), False),
-    84: ("<B", ("count",), True),
-    85: ("<B", ("reserved",), False),
-    86: ("<B", ("reserved",), False),
-    88: ("<B", ("reserved",), False),
-    89: ("<B", ("reserved",), False),
-    90: ("<", (), True),
-    91: ("<B", ("timeout",), False),
+LAYOUT: dict[int, tuple[str, tuple[str, ...], str]] = {
+    1: ("<BBH", (*_B, "state"), "time"),
+    2: ("<BBBIH31s", (*_B, "component_type", "component_address", "state", "description"), "time"),
+    3: ("<BBBIBh", (*_B, "component_type", "component_address", "analog_type", "value"), "time"),
+    4: ("<BBBB", (*_B, "operation", "operator"), "time"),
+    5: ("<BBBB", (*_B, "major", "minor"), ""),
+    6: ("<BB", _B, ""),  # + length-prefixed text
+    7: ("<BBBI31s", (*_B, "component_type", "component_address", "description"), ""),
+    8: ("<BB", _B, "time"),
+    21: ("<B", ("state",), "time"),
+    24: ("<BB", ("operation", "operator"), "time"),
+    25: ("<BB", ("major", "minor"), ""),
+    26: ("<", (), ""),  # length-prefixed text only
+    28: ("<", (), "time"),
+    61: ("<BB", _B, ""),
+    62: ("<BBI", (*_B, "component_address"), ""),
+    63: ("<BBI", (*_B, "component_address"), ""),
+    64: ("<BBB", (*_B, "count"), "since"),
+    65: ("<BB", _B, ""),
+    66: ("<BB", _B, ""),
+    67: ("<BBI", (*_B, "component_address"), ""),
+    68: ("<BB", _B, ""),
+    81: ("<B", ("reserved",), ""),
+    84: ("<B", ("count",), "since"),
+    85: ("<B", ("reserved",), ""),
+    86: ("<B", ("reserved",), ""),
+    88: ("<B", ("reserved",), ""),
+    89: ("<B", ("reserved",), ""),
+    90: ("<", (), "time"),
+    91: ("<B", ("timeout",), ""),
 }
 _TEXT_TYPES = (6, 26)
 
@@ -201,7 +205,7 @@ def untext(raw: bytes) -> str:
 
 
 def decode_records(unit: bytes) -> tuple[int, list[dict[str, Any]]]:
-    """(type flag, one dict per object); the time label, if any, under ``time``."""
+    """(type flag, one dict per object); the time label, if any, under ``time`` (``since`` for 64 and 84)."""
     if len(unit) < 2:
         raise FrameError("truncated", "a data unit needs a type flag and a count")
     kind, count = unit[0], unit[1]
@@ -221,14 +225,14 @@ def decode_records(unit: bytes) -> tuple[int, list[dict[str, Any]]]:
         if kind in _TEXT_TYPES:
             if pos >= len(unit) or pos + 1 + unit[pos] > len(unit):
                 raise FrameError("truncated", f"object {len(records)}: text runs past the unit")
-            record["text"] = unit[pos + 1 : pos + 1 + unit[pos]].decode("gb18030", "replace").rstrip("\0 ")
+            record["config"] = unit[pos + 1 : pos + 1 + unit[pos]].decode("gb18030", "replace").rstrip("\0 ")
             pos += 1 + unit[pos]
         if "description" in record:
             record["description"] = untext(record["description"])
         if timed:
             if pos + 6 > len(unit):
                 raise FrameError("truncated", f"object {len(records)}: time label runs past the unit")
-            record["time"] = _time_of(unit[pos : pos + 6])
+            record[timed] = _time_of(unit[pos : pos + 6])
             pos += 6
         records.append(record)
     if pos != len(unit):
@@ -249,13 +253,13 @@ def encode_records(kind: int, records: list[dict[str, Any]]) -> bytes:
         except struct.error as err:
             raise FrameError("value", str(err)) from None
         if kind in _TEXT_TYPES:
-            text = record["text"]
+            text = record["config"]
             while len(text.encode("gb18030", "replace")) > 255:
                 text = text[:-1]
             data = text.encode("gb18030", "replace")
             out += bytes([len(data)]) + data
         if timed:
-            out += _time_bytes(record["time"])
+            out += _time_bytes(record[timed])
     if len(out) > MAX_UNIT:
         raise FrameError("length", f"{len(out)} bytes")
     return out

@@ -197,7 +197,10 @@ def _parse(raw: bytes, length: int, ids: dict[str, int]) -> Frame:
     command = raw[HEADER_LEN - 1]
     if command not in Command.__members__.values():
         raise FrameError(Reason.COMMAND, "command", f"{command} is not 1-6", **ids)
-    when = decode_time(raw[6:12], "time")
+    try:
+        when = decode_time(raw[6:12], "time")
+    except FrameError as err:
+        raise FrameError(err.reason, err.field, str(err).partition(": ")[2], **ids) from None
     return Frame(
         serial=ids["serial"],
         time=when,
