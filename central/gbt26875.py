@@ -122,6 +122,18 @@ class Splitter:
         self.buffer = b""
         self.skipped = 0
 
+    def _next_whole_frame(self) -> int | None:
+        for at in range(1, len(self.buffer) - HEAD.size - 2):
+            if self.buffer[at : at + 2] != b"@@":
+                continue
+            size = HEAD.size + int.from_bytes(self.buffer[at + 24 : at + 26], "little") + 3
+            try:
+                parse(self.buffer[at : at + size])
+            except FrameError:
+                continue
+            return at
+        return None
+
     def push(self, chunk: bytes) -> list[Packet | FrameError]:
         self.buffer += chunk
         found: list[Packet | FrameError] = []
@@ -139,7 +151,16 @@ class Splitter:
             length = int.from_bytes(self.buffer[24:26], "little")
             size = HEAD.size + length + 3
             if length <= MAX_UNIT and len(self.buffer) < size:
-                return found
+                later = self._next_whole_frame()
+                if later is None:
+                    return found
+                # A whole frame follows a start that never completed: drop the stray start, don't wait on it.
+                serial = int.from_bytes(self.buffer[2:4], "little")
+                source = int.from_bytes(self.buffer[12:18], "little")
+                found.append(FrameError("truncated", "frame cut short by the next one", serial, source))
+                self.skipped += later
+                self.buffer = self.buffer[later:]
+                continue
             if length > MAX_UNIT or self.buffer[size - 2 : size] != b"##":
                 # No frame boundary here (garbage holding @@, or a corrupt header): report, go one byte on.
                 serial = int.from_bytes(self.buffer[2:4], "little")

@@ -75,7 +75,7 @@ class FrameError(ValueError):
         self.destination = destination
 
 
-def checksum(data: bytes) -> int:
+def checksum(data: bytes | bytearray) -> int:
     """Sum of the bytes mod 256 (pass the serial .. end of the data unit)."""
     return sum(data) & 0xFF
 
@@ -240,6 +240,24 @@ class FrameReader:
         self.discarded += count
         del self._buf[:count]
 
+    def _whole_frame_after(self) -> int | None:
+        """Offset of the first later @@ that begins a complete frame with a right checksum, if any."""
+        buf = self._buf
+        at = buf.find(START, 1)
+        while at >= 0:
+            length = int.from_bytes(buf[at + _LEN_AT : at + _LEN_AT + 2], "little")
+            end = at + MIN_FRAME + length
+            if (
+                len(buf) - at >= MIN_FRAME
+                and length <= MAX_DATA
+                and end <= len(buf)
+                and buf[end - 2 : end] == END
+                and buf[end - 3] == checksum(buf[at + 2 : end - 3])
+            ):
+                return at
+            at = buf.find(START, at + 1)
+        return None
+
     def _next(self, out: list[Frame | FrameError]) -> bool:
         """Take one frame or one refusal off the buffer; False when more bytes are needed."""
         buf = self._buf
@@ -259,7 +277,16 @@ class FrameReader:
             return True
         total = MIN_FRAME + length
         if len(buf) < total:
-            return False
+            # Wait for the rest, unless a whole frame already follows: then this start was a stray @@ or a
+            # frame cut short (its sender reconnected); waiting for its length would hold back a fire alarm.
+            later = self._whole_frame_after()
+            if later is None:
+                return False
+            out.append(
+                FrameError(Reason.TRUNCATED, "frame", f"cut short: a whole frame follows at {later}", **ids)
+            )
+            self._skip(later)
+            return True
         raw = bytes(buf[:total])
         try:
             out.append(_parse(raw, length, ids))
