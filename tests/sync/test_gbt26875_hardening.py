@@ -1,10 +1,12 @@
 """GB/T 26875.3-2011 under a real TCP stream and hostile bytes (issue #14): sticky and split frames through
-park_sync's FrameReader and the central's Splitter, resynchronisation after garbage, and bounded fuzzing of
-both codecs (fixed example counts and deadlines) that may only ever raise FrameError."""
+park_sync's FrameReader and the central's Splitter, resynchronisation after garbage, every refusal with the
+field it names, and bounded fuzzing of both codecs (fixed example counts and deadlines) that may only ever
+raise FrameError."""
 
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 from central import gbt26875 as cg
 from park_sync import gbt26875 as g
 from park_sync import gbt26875_units as u
-from park_sync.gbt26875 import Frame, FrameError, FrameReader, Reason
+from park_sync.gbt26875 import Command, Frame, FrameError, FrameReader, Reason
 
 from . import gbt26875_vectors as v
 
@@ -166,6 +168,134 @@ def test_an_overlong_length_does_not_stall_the_reader() -> None:
     assert _frames(ours) == [v.SMOKE_FIRE]
     assert _packets(theirs) == [v.SMOKE_FIRE]
     assert reader.pending == 0
+
+
+SMOKE = u.ComponentStatus(
+    1, 1, u.ComponentType.SMOKE_DETECTOR, 0x0002000A, u.ComponentState.FIRE, "", v.EVENT
+)
+
+
+# --- refusals: every reason, with the field it names ---
+def _with(raw: bytes, at: int, value: int, *, fix_sum: bool = True) -> bytes:
+    out = bytearray(raw)
+    out[at] = value
+    if fix_sum:
+        out[-3] = sum(out[2:-3]) % 256
+    return bytes(out)
+
+
+SF = v.SMOKE_FIRE
+FRAME_REFUSALS: list[tuple[str, bytes, Reason, str]] = [
+    ("no_start", b"##" + SF[2:], Reason.START, "start"),
+    ("one_at", b"@", Reason.TRUNCATED, "frame"),
+    ("empty", b"", Reason.TRUNCATED, "frame"),
+    ("short_header", SF[:20], Reason.TRUNCATED, "frame"),
+    ("cut", SF[:-1], Reason.TRUNCATED, "frame"),
+    ("over_1024", SF[:24] + (1025).to_bytes(2, "little") + SF[26:], Reason.LENGTH, "length"),
+    ("longer_than_declared", SF + b"\x00", Reason.LENGTH, "length"),
+    ("bad_end", SF[:-2] + b"#$", Reason.END, "end"),
+    ("bad_checksum", _with(SF, -3, SF[-3] ^ 1, fix_sum=False), Reason.CHECKSUM, "checksum"),
+    ("command_0", _with(SF, 26, 0), Reason.COMMAND, "command"),
+    ("command_7", _with(SF, 26, 7), Reason.COMMAND, "command"),
+    ("month_13", _with(SF, 10, 13), Reason.TIME, "time"),
+    ("hour_24", _with(SF, 8, 24), Reason.TIME, "time"),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason", "field"), [r[1:] for r in FRAME_REFUSALS], ids=[r[0] for r in FRAME_REFUSALS]
+)
+def test_frame_refusals_name_the_field_in_both_codecs(raw: bytes, reason: Reason, field: str) -> None:
+    with pytest.raises(FrameError) as err:
+        g.decode_frame(raw)
+    assert (err.value.reason, err.value.field) == (reason, field)
+    assert str(err.value).startswith(f"{field}: ")
+    with pytest.raises(cg.FrameError) as cerr:
+        cg.parse(raw)
+    assert cerr.value.kind == reason.value
+    if len(raw) >= g.HEADER_LEN and reason != Reason.START:  # the header was read: a denial can be addressed
+        assert (err.value.serial, err.value.source, err.value.destination) == (1, v.DEVICE, v.CENTRE)
+        assert cerr.value.serial == 1
+
+
+def _unit(*hexes: str) -> bytes:
+    return bytes.fromhex("".join(hexes))
+
+
+UNIT_REFUSALS: list[tuple[str, bytes, Reason, str]] = [
+    ("empty", b"", Reason.TRUNCATED, "unit"),
+    ("type_only", b"\x02", Reason.TRUNCATED, "unit"),
+    ("reserved_type", _unit("09 01 00"), Reason.TYPE, "type"),
+    ("user_type", _unit("80 01 00"), Reason.TYPE, "type"),
+    ("no_objects", _unit("15 00"), Reason.UNIT, "count"),
+    ("count_says_two", _unit("15 02 08 02 3A 09 1A 09 0C"), Reason.TRUNCATED, "objects[1].state"),
+    ("cut_time", _unit("15 01 08 02 3A 09"), Reason.TRUNCATED, "objects[0].time"),
+    ("stray_bytes", _unit("15 01 08 02 3A 09 1A 09 0C FF"), Reason.UNIT, "unit"),
+    ("bad_event_time", _unit("15 01 08 02 3A 09 00 09 0C"), Reason.TIME, "objects[0].time"),
+    ("text_past_end", _unit("1a 01 05 41 42"), Reason.TRUNCATED, "objects[0].config"),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "reason", "field"), [r[1:] for r in UNIT_REFUSALS], ids=[r[0] for r in UNIT_REFUSALS]
+)
+def test_unit_refusals_name_the_field_in_both_codecs(data: bytes, reason: Reason, field: str) -> None:
+    with pytest.raises(FrameError) as err:
+        u.decode_unit(data)
+    assert (err.value.reason, err.value.field) == (reason, field)
+    with pytest.raises(cg.FrameError) as cerr:
+        cg.decode_records(data)
+    assert cerr.value.kind == reason.value
+
+
+ENCODE_REFUSALS: list[tuple[str, Any, Reason, str]] = [
+    ("serial", lambda: Frame(0x10000, v.SENT, 1, 2, Command.CONFIRM), Reason.VALUE, "serial"),
+    ("source", lambda: Frame(1, v.SENT, 1 << 48, 2, Command.CONFIRM), Reason.VALUE, "source"),
+    ("destination", lambda: Frame(1, v.SENT, 1, -1, Command.CONFIRM), Reason.VALUE, "destination"),
+    ("year", lambda: Frame(1, v.local(1999, 12, 31), 1, 2, Command.CONFIRM), Reason.VALUE, "time"),
+    ("too_long", lambda: Frame(1, v.SENT, 1, 2, Command.SEND_DATA, b"\x00" * 1025), Reason.LENGTH, "length"),
+]
+
+
+@pytest.mark.parametrize(
+    ("build", "reason", "field"), [r[1:] for r in ENCODE_REFUSALS], ids=[r[0] for r in ENCODE_REFUSALS]
+)
+def test_frame_encode_refusals(build: Any, reason: Reason, field: str) -> None:
+    with pytest.raises(FrameError) as err:
+        build().encode()
+    assert (err.value.reason, err.value.field) == (reason, field)
+
+
+def test_unit_encode_refusals() -> None:
+    cases: list[tuple[u.DataUnit, Reason, str]] = [
+        (u.unit(u.SystemStatus(256, 0, u.SystemState.FIRE, v.T1)), Reason.VALUE, "objects[0].system_type"),
+        (u.unit(u.AnalogValue(1, 1, 92, 1, 2, 40000, v.T1)), Reason.VALUE, "objects[0].value"),
+        (
+            u.unit(u.ReadComponent(1, 1, 1 << 32), type_flag=u.UnitType.READ_COMPONENT_STATE),
+            Reason.VALUE,
+            "objects[0].component_address",
+        ),
+        (u.unit(u.UITDTime(v.local(1999, 1, 1))), Reason.VALUE, "objects[0].time"),
+        (u.DataUnit(u.UnitType.ROLL_CALL, ()), Reason.UNIT, "count"),
+        (u.DataUnit(u.UnitType.ROLL_CALL, (u.ClockSync(v.T1),)), Reason.UNIT, "objects[0]"),
+        (
+            u.DataUnit(u.UnitType.COMPONENT_STATE, (SMOKE,) * 23),
+            Reason.LENGTH,
+            "length",
+        ),  # 2 + 23 * 46 > 1024
+    ]
+    for unit, reason, field in cases:
+        with pytest.raises(FrameError) as err:
+            unit.encode()
+        assert (err.value.reason, err.value.field) == (reason, field), unit
+    assert (
+        len(u.DataUnit(u.UnitType.COMPONENT_STATE, (SMOKE,) * 22).encode()) == 1014
+    )  # the standard's n <= 22
+    with pytest.raises(FrameError) as zerr:
+        u.component_address(65536, 0)
+    assert zerr.value.field == "zone"
+    with pytest.raises(FrameError):
+        u.analog_raw(u.AnalogType.HEIGHT, 400)  # 40000 counts of 0.01 m
 
 
 # --- bounded fuzzing -------------------------------------------------------------------------------------
