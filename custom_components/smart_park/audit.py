@@ -7,10 +7,12 @@ configured size and counted), fanned out to websocket subscribers (dashboard, pa
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Final, Protocol
 
 from homeassistant.core import Context, HomeAssistant, callback
@@ -18,13 +20,14 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
+from .journal import Journal
 
 EVENT_AUDIT: Final = f"{DOMAIN}_audit"
 STORAGE_VERSION: Final = 1
-# Saved on the next loop turn: a burst of entries is one write, and a crash loses at most that turn's entries.
-# The JSON is built in a worker thread from a snapshot: a full log (10,000 entries) takes tens of milliseconds
-# to serialise, which on the event loop would delay the fire-bell linkage's next poll by as much.
-SAVE_DELAY: Final = 0
+# Each entry is appended to a journal on the next loop turn (a crash loses nothing acted on); the whole log
+# goes to the Store only every SNAPSHOT_EVERY entries and on unload. Serialising a full log (10,000 entries)
+# holds the GIL for milliseconds even in a worker thread: per entry, that stalled the fire-bell linkage.
+SNAPSHOT_EVERY: Final = 1000
 
 
 class Category(StrEnum):
@@ -144,13 +147,13 @@ class AuditLog:
         self._entries: deque[AuditEntry] = deque()
         # Each entry's stored form, made once (the event carries it too); never changed after.
         self._dicts: deque[dict[str, Any]] = deque()
+        key = f"{DOMAIN}.{entry_id}.audit"
         self._store: Store[dict[str, Any]] = Store(
-            hass,
-            STORAGE_VERSION,
-            f"{DOMAIN}.{entry_id}.audit",
-            atomic_writes=True,
-            serialize_in_event_loop=False,
+            hass, STORAGE_VERSION, key, atomic_writes=True, serialize_in_event_loop=False
         )
+        self._journal = Journal(hass, Path(hass.config.path(".storage", f"{key}.journal")))
+        self._since_snapshot = 0
+        self._snapshot: asyncio.Task[None] | None = None
 
     async def async_load(self) -> None:
         """Load the stored entries (on setup)."""
@@ -159,8 +162,15 @@ class AuditLog:
             self._seq = int(stored.get("seq", 0))
             self.pruned = int(stored.get("pruned", 0))
             self._entries = deque(AuditEntry.from_dict(item) for item in stored.get("entries", []))
-            self._dicts = deque(entry.as_dict() for entry in self._entries)
-            self._prune()
+        # Entries newer than the snapshot are in the journal (all of them after a crash).
+        for item in await self._journal.async_read():
+            if int(item.get("seq", 0)) > self._seq:
+                entry = AuditEntry.from_dict(item)
+                self._entries.append(entry)
+                self._seq = entry.seq
+                self._since_snapshot += 1
+        self._dicts = deque(entry.as_dict() for entry in self._entries)
+        self._prune()
 
     def _data_to_save(self) -> dict[str, Any]:
         """A snapshot, taken on the event loop: the Store serialises it in a worker thread."""
@@ -208,10 +218,20 @@ class AuditLog:
         self._entries.append(entry)
         self._dicts.append(stored)
         self._prune()
-        snapshot = self._data_to_save()
-        self._store.async_delay_save(lambda: snapshot, SAVE_DELAY)
+        self._journal.append(stored)
+        self._since_snapshot += 1
+        if self._since_snapshot >= SNAPSHOT_EVERY and (self._snapshot is None or self._snapshot.done()):
+            self._snapshot = self.hass.async_create_background_task(self._async_snapshot(), "audit snapshot")
         self.hass.bus.async_fire(EVENT_AUDIT, dict(stored), context=context)
         return entry
+
+    async def _async_snapshot(self) -> None:
+        """Save the whole log, then keep in the journal only what is newer than what was saved."""
+        snapshot = self._data_to_save()
+        self._since_snapshot = 0
+        await self._store.async_save(snapshot)
+        saved = snapshot["seq"]
+        await self._journal.async_keep(lambda item: int(item.get("seq", 0)) > saved)
 
     def scoped(self, category: Category) -> ScopedAudit:
         """A recorder of one category, handed to a capability: it needs neither the log nor the category."""
@@ -246,5 +266,8 @@ class AuditLog:
         return found[-limit:] if limit else found
 
     async def async_flush(self) -> None:
-        """Write pending entries now (on unload)."""
-        await self._store.async_save(self._data_to_save())
+        """Write everything now (on unload): the journal's pending lines, then a snapshot."""
+        await self._journal.async_drain()
+        if self._snapshot is not None and not self._snapshot.done():
+            await self._snapshot
+        await self._async_snapshot()

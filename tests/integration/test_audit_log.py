@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,8 @@ from pytest_homeassistant_custom_component.components.diagnostics import get_dia
 from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
-from custom_components.smart_park.audit import Category, Source
+from custom_components.smart_park import audit
+from custom_components.smart_park.audit import AuditLog, Category, Source
 from custom_components.smart_park.const import CONF_AUDIT_SIZE
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
 from custom_components.smart_park.engine.catalogue import Tier
@@ -184,3 +186,44 @@ async def test_diagnostics_audit_and_incidents(
         "恒达机械有限公司",
     )
     assert diagnostics["one_key_terminals"][TERMINAL]["lamp_wanted"] is False
+
+
+async def _entries_after_restart(hass: HomeAssistant, entry_id: str) -> list[tuple[int, str | None]]:
+    """The entries a new log of the same park reads back (as after HA restarted)."""
+    log = AuditLog(hass, entry_id, "p", 100)
+    await log.async_load()
+    return [(e.seq, e.target) for e in log.entries()]
+
+
+async def test_entries_survive_a_crash_without_any_save(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    log = AuditLog(hass, "crashed", "p", 100)
+    await log.async_load()
+    for number in range(1, 6):
+        log.record(Category.LINKAGE, "silence_alarm", source=Source.USER, target=f"g{number}")
+    # No flush, no snapshot (far below SNAPSHOT_EVERY): only the journal's appends, as when HA is killed.
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert "smart_park.crashed.audit" not in hass_storage
+    assert await _entries_after_restart(hass, "crashed") == [(n, f"g{n}") for n in range(1, 6)]
+    # A line torn by the crash is skipped; the entries before it are kept.
+    journal = Path(hass.config.path(".storage", "smart_park.crashed.audit.journal"))
+    torn = b'{"id": "p-a6", "seq": 6, "at": "2026-'
+    await hass.async_add_executor_job(journal.write_bytes, journal.read_bytes() + torn)
+    assert await _entries_after_restart(hass, "crashed") == [(n, f"g{n}") for n in range(1, 6)]
+
+
+async def test_snapshots_keep_the_journal_short(
+    hass: HomeAssistant, hass_storage: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit, "SNAPSHOT_EVERY", 3)
+    log = AuditLog(hass, "busy", "p", 100)
+    await log.async_load()
+    for number in range(1, 8):
+        log.record(Category.INCIDENT, "open_incident", source=Source.FIELD, target=f"i{number}")
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass_storage["smart_park.busy.audit"]["data"]["seq"] == 6
+    path = Path(hass.config.path(".storage", "smart_park.busy.audit.journal"))
+    journal = (await hass.async_add_executor_job(path.read_text)).splitlines()
+    assert [json.loads(line)["seq"] for line in journal] == [7]
+    assert await _entries_after_restart(hass, "busy") == [(n, f"i{n}") for n in range(1, 8)]
