@@ -1,11 +1,13 @@
-"""Event-loop time an audit entry costs the park, with a full log: serialising on the loop vs a snapshot.
+"""Event-loop time an audit entry costs the park with a full log: the whole log per entry vs a journal line.
 
-Every audit entry saves the log on the next loop turn. Before, HA's Store built the JSON of the whole log on
-the event loop; now the log hands it a snapshot (a list of the entries' stored forms, made once) and the Store
-serialises it in a worker thread. This times, on one thread and in one run, what each way keeps the event
-loop busy per save, for logs of growing size up to the default cap (10,000 entries): the old way (every
-entry's ``as_dict()`` plus HA's ``prepare_save_json``) as the baseline, the new way's snapshot as a ratio of
-it. The worker thread's own serialisation is printed too (it still costs CPU, off the loop).
+Every audit entry must reach disk at once (a crash loses nothing acted on). HA's Store used to serialise the
+whole log for every entry, on the event loop: with the default cap (10,000 entries) tens of milliseconds per
+entry, about five per alarm, in the fire-bell linkage's tail. Even in a worker thread that serialisation holds
+the GIL. Now an entry is one journal line (its JSON made on the loop, appended in a worker thread), and the
+whole log is serialised in a worker thread only every ``SNAPSHOT_EVERY`` entries. This times, on one thread
+and in one run, for logs of growing size: the old per-entry cost (every entry's ``as_dict()`` plus HA's
+``prepare_save_json``) as the baseline, the journal line's cost as a ratio of it, and the snapshot (in the
+worker thread, once per ``SNAPSHOT_EVERY`` entries) spread over those entries.
 
 Run: ``.venv/bin/python benchmarks/audit_save.py [--sizes 1000,10000] [--repeat 20]``.
 """
@@ -27,7 +29,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the repository's packages
 
 from homeassistant.helpers import json as json_helper  # noqa: E402
 
-from custom_components.smart_park.audit import AuditEntry, Category, Source  # noqa: E402
+from custom_components.smart_park.audit import SNAPSHOT_EVERY, AuditEntry, Category, Source  # noqa: E402
 
 
 def entries(count: int) -> deque[AuditEntry]:
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="1000,5000,10000")
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args(argv)
-    print("entries  old loop ms/save  new loop ms/save  new/old  (worker thread ms/save, new)")
+    print("entries  old ms/entry (loop)  journal ms/entry (loop)  journal/old  snapshot ms/entry (worker)")
     for size in (int(part) for part in args.sizes.split(",")):
         log = entries(size)
         dicts = deque(entry.as_dict() for entry in log)
@@ -75,17 +77,17 @@ def main(argv: list[str] | None = None) -> None:
             data = {"seq": size, "pruned": 0, "entries": [entry.as_dict() for entry in log]}
             return json_helper.prepare_save_json({"version": 1, "key": "audit", "data": data})
 
-        def new_loop(dicts: deque[dict[str, object]] = dicts, size: int = size) -> object:
-            return {"seq": size, "pruned": 0, "entries": list(dicts)}
+        def journal_line(log: deque[AuditEntry] = log) -> object:
+            return json_helper.json_bytes(log[-1].as_dict()) + b"\n"
 
-        def new_worker(dicts: deque[dict[str, object]] = dicts, size: int = size) -> object:
+        def snapshot(dicts: deque[dict[str, object]] = dicts, size: int = size) -> object:
             data = {"seq": size, "pruned": 0, "entries": list(dicts)}
             return json_helper.prepare_save_json({"version": 1, "key": "audit", "data": data})
 
         old_ms = median_ms(old, args.repeat)
-        new_ms = median_ms(new_loop, args.repeat)
-        worker_ms = median_ms(new_worker, args.repeat)
-        print(f"{size:7d}  {old_ms:16.2f}  {new_ms:16.3f}  {new_ms / old_ms:7.4f}  ({worker_ms:.2f})")
+        line_ms = median_ms(journal_line, args.repeat * 10)
+        spread_ms = median_ms(snapshot, args.repeat) / SNAPSHOT_EVERY
+        print(f"{size:7d}  {old_ms:18.2f}  {line_ms:22.4f}  {line_ms / old_ms:11.5f}  {spread_ms:26.4f}")
 
 
 if __name__ == "__main__":
