@@ -1,4 +1,4 @@
-"""Wires the pieces: HA source -> intake -> outbox -> HTTP uplink (+ HJ 212 uplink) and status endpoint.
+"""Wires the pieces: HA source -> intake -> outbox -> HTTP uplink (+ HJ 212, GB/T 26875.3 uplinks) and status.
 
 The long-running pieces run in one ``asyncio.TaskGroup``: if any of them dies (or returns, which none should),
 the others are cancelled, ``/status`` answers 500 and ``python -m park_sync`` exits non-zero, so the
@@ -23,6 +23,7 @@ from .config import Options
 from .ha_source import HASource
 from .outbox import Outbox, Record
 from .status import StatusServer
+from .uplink_gbt26875 import GBT26875Uplink
 from .uplink_hj212 import HJ212Uplink
 from .uplink_http import HttpUplink
 
@@ -84,6 +85,7 @@ class ParkSync:
         self.ha: HASource | None = None
         self.http: HttpUplink | None = None
         self.hj212: HJ212Uplink | None = None
+        self.gbt26875: GBT26875Uplink | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self.dead = asyncio.Event()
         self.task_failure: str | None = None
@@ -126,11 +128,14 @@ class ParkSync:
             "home_assistant": self.ha.status() if self.ha else {"connected": False},
             "park": self.park_health(),
             "hj212": self.hj212.status() if self.hj212 else {"enabled": False},
+            "gbt26875": self.gbt26875.status() if self.gbt26875 else {"enabled": False},
             "tasks": {"failed": self.task_failure},
         }
 
     async def requeue_dead_letters(self, ids: list[str] | None = None) -> int:
         n = await self.outbox.requeue_dead(ids)
+        if ids is None and self.gbt26875 is not None:
+            n += await self.gbt26875.requeue_dead()
         _LOGGER.warning("%d dead letter(s) moved back to the outbox for another try", n)
         if self.http is not None:
             self.http.flush()
@@ -140,19 +145,32 @@ class ParkSync:
         await self.outbox.open()
         self.session = aiohttp.ClientSession()
         self.http = HttpUplink(self.options, self.outbox, self.session, on_acked=self._uploaded)
-        on_state = None
+        observers: list[Callable[[dict[str, Any]], None]] = []
         if self.options.hj212.enabled:
             self.hj212 = HJ212Uplink(self.options.hj212, self.outbox)
-            on_state = self.hj212.observe
+            observers.append(self.hj212.observe)
+        if self.options.gbt26875.enabled:
+            self.gbt26875 = GBT26875Uplink(
+                self.options.gbt26875, self.outbox, self.options.park_id, self.park_health
+            )
+            observers.append(self.gbt26875.observe)
+
+        def on_state(state: dict[str, Any]) -> None:
+            for observe in observers:
+                observe(state)
+
         self.ha = HASource(
             self._ha_url,
             self._ha_token,
             self.options.entity_filter,
-            self.intake.sink,
+            self._sink,
             self.session,
-            on_state=on_state,
+            on_state=on_state if observers else None,
             personal_data=self.options.send_personal_data,
+            on_connect=self.gbt26875.ha_connected if self.gbt26875 else None,
         )
+        if self.gbt26875 is not None:
+            self.gbt26875.ha = self.ha
         if self.options.status_port:
             await self.status_server.start(self._status_host, self.options.status_port)
         jobs: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
@@ -163,6 +181,8 @@ class ParkSync:
         }
         if self.hj212 is not None:
             jobs["hj212"] = self.hj212.run
+        if self.gbt26875 is not None:
+            jobs["gbt26875"] = self.gbt26875.run
         self._supervisor = asyncio.create_task(self._supervise(jobs), name="park_sync.supervisor")
         _LOGGER.info(
             "park_sync %s started: park %s -> %s, outbox %s (%d pending), status port %s",
@@ -173,6 +193,12 @@ class ParkSync:
             self.outbox.pending,
             self.status_server.port or "off",
         )
+
+    async def _sink(self, records: list[Record]) -> None:
+        """Records from HA: the GB/T 26875.3 feed sees incidents and audit entries as they pass."""
+        if self.gbt26875 is not None:
+            self.gbt26875.observe_records(records)
+        await self.intake.sink(records)
 
     async def _supervise(self, jobs: dict[str, Callable[[], Coroutine[Any, Any, None]]]) -> None:
         try:

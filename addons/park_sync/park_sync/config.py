@@ -49,6 +49,24 @@ class HJ212Options:
 
 
 @dataclass(slots=True, frozen=True)
+class GBT26875Options:
+    """The GB/T 26875.3 link to the fire remote monitoring centre (park_sync as the park's UITD)."""
+
+    enabled: bool = False
+    host: str = ""
+    port: int = 0
+    source_address: int = 0  # this device's address (6 bytes)
+    centre_address: int = 0
+    heartbeat: float = 25.0  # an empty send-data after this long without traffic; 0 = none
+    timeout: float = 10.0  # the standard's answer timeout is at most 10 s
+    retries: int = 3
+    reconnect_max_seconds: float = 60.0
+    deny_limit: int = 3  # denials of a record before it is set aside as a dead letter
+    timezone: str = "Asia/Shanghai"
+    history_days: int = 30
+
+
+@dataclass(slots=True, frozen=True)
 class Options:
     park_id: str
     central_url: str
@@ -69,6 +87,7 @@ class Options:
     # USCC, contact names and phones go to the central only when the operator opts in (data minimisation).
     send_personal_data: bool = False
     hj212: HJ212Options = HJ212Options()
+    gbt26875: GBT26875Options = GBT26875Options()
 
 
 _ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
@@ -181,6 +200,7 @@ def parse_options(raw: Any) -> Options:
         log_level=level,
         send_personal_data=r.boolean("send_personal_data", False),
         hj212=_parse_hj212(r.sub("hj212")),
+        gbt26875=_parse_gbt26875(r.sub("gbt26875")),
     )
     if opts.retry_max_seconds < opts.retry_initial_seconds:
         raise OptionsError("retry_max_seconds", "must not be less than retry_initial_seconds")
@@ -218,6 +238,53 @@ def _parse_hj212(h: _Reader) -> HJ212Options:
             raise OptionsError(f"hj212.{name}", "must not contain ; = , & spaces or control characters")
     if enabled:
         _check_hj212_uplink(opts)
+    return opts
+
+
+ADDRESS_MAX = (1 << 48) - 1
+_ADDRESS_RE = re.compile(r"0[xX][0-9A-Fa-f]{1,12}|[0-9]{1,15}")
+
+
+def _address(g: _Reader, key: str) -> int:
+    """A 6-byte address: an integer, or a string of decimal digits or 0x + hex digits."""
+    value = g._get(key, 0)
+    if isinstance(value, str) and _ADDRESS_RE.fullmatch(value):
+        value = int(value, 0) if value[:2].lower() == "0x" else int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= ADDRESS_MAX:
+        raise OptionsError(g._p(key), f"must be an address 0-{ADDRESS_MAX} (decimal, or hex as 0x...)")
+    return int(value)
+
+
+def _parse_gbt26875(g: _Reader) -> GBT26875Options:
+    tz = g.text("timezone", "Asia/Shanghai")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise OptionsError("gbt26875.timezone", f"unknown time zone {tz!r}") from None
+    heartbeat = g.number("heartbeat", 25.0, 0.0, 600.0)
+    opts = GBT26875Options(
+        enabled=g.boolean("enabled", False),
+        host=g.text("host", ""),
+        port=g.integer("port", 0, 0, 65535),
+        source_address=_address(g, "source_address"),
+        centre_address=_address(g, "centre_address"),
+        heartbeat=heartbeat,
+        timeout=g.number("timeout", 10.0, 0.05, 10.0),
+        retries=g.integer("retries", 3, 0, 10),
+        reconnect_max_seconds=g.number("reconnect_max_seconds", 60.0, 0.1, 3600.0),
+        deny_limit=g.integer("deny_limit", 3, 1, 20),
+        timezone=tz,
+        history_days=g.integer("history_days", 30, 1, 3650),
+    )
+    g.done()
+    if 0 < heartbeat < 1:
+        raise OptionsError("gbt26875.heartbeat", "must be 0 (off) or at least 1 second")
+    if opts.enabled:
+        for name in ("host", "port", "source_address", "centre_address"):
+            if not getattr(opts, name):
+                raise OptionsError(f"gbt26875.{name}", "required when gbt26875.enabled")
+        if opts.source_address == opts.centre_address:
+            raise OptionsError("gbt26875.centre_address", "must differ from source_address")
     return opts
 
 

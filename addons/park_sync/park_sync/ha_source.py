@@ -136,6 +136,7 @@ class HASource:
         session: aiohttp.ClientSession,
         on_state: Callable[[dict[str, Any]], None] | None = None,
         personal_data: bool = False,
+        on_connect: Callable[[], None] | None = None,
     ) -> None:
         self._url = websocket_url(url)
         self._personal_data = personal_data
@@ -144,6 +145,8 @@ class HASource:
         self._sink = sink
         self._session = session
         self._on_state = on_state
+        # Called once a session is subscribed, and when the entity set grew (a park loaded).
+        self._on_connect = on_connect
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._next_id = 1
         self._pending: dict[int, asyncio.Future[Any]] = {}
@@ -219,6 +222,8 @@ class HASource:
             try:
                 await self._subscribe_all()
                 self.connected = True
+                if self._on_connect is not None:
+                    self._on_connect()
                 _LOGGER.info(
                     "Connected to Home Assistant %s; following %d entities",
                     msg.get("ha_version", ""),
@@ -265,6 +270,12 @@ class HASource:
                     )
                 continue
             self.unavailable_streams.discard(command)
+
+    async def command(self, payload: dict[str, Any]) -> Any:
+        """One websocket command's result (HAError when HA refused it, ConnectionError when not connected)."""
+        if self._ws is None or not self.connected:
+            raise ConnectionError("not connected to Home Assistant")
+        return await self._call(payload)
 
     async def heartbeat(self, park_id: str, interval: float) -> bool:
         """Tell HA's duty-room screen the central took our uploads (``smart_park/sync/heartbeat``).
@@ -313,6 +324,8 @@ class HASource:
             # New entities appear mid-session: take their current state now.
             states = await self._call({"type": "get_states"})
             await self._emit_states([s for s in states if s.get("entity_id") in added])
+            if self._on_connect is not None:
+                self._on_connect()
 
     async def _emit_states(self, states: list[dict[str, Any]]) -> None:
         records = []

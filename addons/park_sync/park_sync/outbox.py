@@ -6,8 +6,8 @@ first (every other record of the oldest stretch, so the series keeps coverage at
 in ``thinned_telemetry``; incidents, audit, enterprise and figure records are never dropped, even if that
 means going over capacity. Records the central refuses by name move to the ``dead_letter`` table (same
 transaction, so a crash leaves each record in exactly one of the two) until an operator re-queues them. The
-same database holds the HJ 212 history and pending queue (tables owned by ``hj212_store``) so one file carries
-all state across restarts; ``schema`` versions it.
+same database holds the HJ 212 history and pending queue (tables owned by ``hj212_store``) and the GB/T
+26875.3 queue (``gbt26875_store``) so one file carries all state across restarts; ``schema`` versions it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import hj212_store
+from . import gbt26875_store, hj212_store
 from .schema import Migration, migrate
 
 _LOGGER = logging.getLogger(__name__)
@@ -48,6 +48,9 @@ _TABLES_V1 = (
 # Append only; never edit a released step (files in the field are at its version already).
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("outbox, dead letters, meta and HJ 212 tables", _TABLES_V1 + hj212_store.TABLES_V1),
+    Migration(
+        "GB/T 26875.3 queue, reported states, dead letters, history, operators", gbt26875_store.TABLES_V2
+    ),
 )
 
 
