@@ -24,6 +24,15 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8300, help="ingest API port (0 = any free port)")
     p.add_argument("--hj212-port", type=int, default=8212, help="HJ 212 TCP port (-1 = off, 0 = any)")
+    p.add_argument(
+        "--gbt26875-port", type=int, default=8875, help="GB/T 26875.3 TCP port (-1 = off, 0 = any)"
+    )
+    p.add_argument(
+        "--gbt26875-address",
+        type=lambda v: int(v, 0),
+        default=0x15B38,
+        help="this centre's GB/T 26875.3 address (decimal or 0x hex)",
+    )
     p.add_argument("--db", default="central.sqlite3")
     p.add_argument("--max-skew", type=float, default=300.0, help="accepted clock difference, seconds")
     p.add_argument(
@@ -69,12 +78,16 @@ async def _run(ns: argparse.Namespace) -> None:
         hj212_passwords=stations,
         ssl_context=ctx,
         hj212_idle_timeout=ns.hj212_idle_timeout,
+        gbt26875_address=ns.gbt26875_address,
     )
-    await central.start(ns.host, ns.port, None if ns.hj212_port < 0 else ns.hj212_port)
-    print(
-        json.dumps({"http_port": central.http_port, "hj212_port": central.hj212_port, "url": central.url}),
-        flush=True,
+    await central.start(
+        ns.host,
+        ns.port,
+        None if ns.hj212_port < 0 else ns.hj212_port,
+        None if ns.gbt26875_port < 0 else ns.gbt26875_port,
     )
+    ports = {"http_port": central.http_port, "hj212_port": central.hj212_port}
+    print(json.dumps({**ports, "gbt26875_port": central.gbt26875_port, "url": central.url}), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -221,6 +221,9 @@ async def summary(request: web.Request) -> web.Response:
     hj = request.app.get(HJ212_SUMMARY_KEY)
     if hj is not None:
         doc["hj212"]["stations"] = hj()
+    gb = request.app.get(GBT26875_SUMMARY_KEY)
+    if gb is not None:
+        doc["gbt26875"]["devices"] = gb()
     return web.json_response(doc)
 
 
@@ -246,6 +249,7 @@ async def health(_request: web.Request) -> web.Response:
 
 
 HJ212_SUMMARY_KEY: web.AppKey[Any] = web.AppKey("hj212_summary")
+GBT26875_SUMMARY_KEY: web.AppKey[Any] = web.AppKey("gbt26875_summary")
 
 
 def make_app(storage: Storage, settings: IngestSettings) -> web.Application:

@@ -1,5 +1,5 @@
-"""The central as one object: storage + ingest HTTP API + HJ 212 TCP server, startable in-process or from the
-CLI.
+"""The central as one object: storage + ingest HTTP API + HJ 212 and GB/T 26875.3 TCP servers, startable
+in-process or from the CLI.
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .gbt26875_server import CENTRE_ADDRESS, GBT26875Server, add_routes
 from .hj212_server import HJ212Server
-from .ingest import HJ212_SUMMARY_KEY, IngestSettings, make_app
+from .ingest import GBT26875_SUMMARY_KEY, HJ212_SUMMARY_KEY, IngestSettings, make_app
 from .storage import Storage
 
 
@@ -23,24 +24,35 @@ class Central:
         hj212_passwords: dict[str, str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
         hj212_idle_timeout: float = 900.0,
+        gbt26875_address: int = CENTRE_ADDRESS,
     ) -> None:
         self.storage = Storage(db_path)
         self.settings = settings
         self.hj212 = HJ212Server(self.storage, hj212_passwords, idle_timeout=hj212_idle_timeout)
+        self.gbt26875 = GBT26875Server(self.storage, gbt26875_address)
         self._ssl = ssl_context
         self._runner: web.AppRunner | None = None
         self.http_port = 0
         self.hj212_port = 0
+        self.gbt26875_port = 0
 
     @property
     def url(self) -> str:
         scheme = "https" if self._ssl else "http"
         return f"{scheme}://127.0.0.1:{self.http_port}"
 
-    async def start(self, host: str = "127.0.0.1", http_port: int = 0, hj212_port: int | None = 0) -> None:
+    async def start(
+        self,
+        host: str = "127.0.0.1",
+        http_port: int = 0,
+        hj212_port: int | None = 0,
+        gbt26875_port: int | None = 0,
+    ) -> None:
         await self.storage.open()
         app = make_app(self.storage, self.settings)
         app[HJ212_SUMMARY_KEY] = self.hj212.summary
+        app[GBT26875_SUMMARY_KEY] = self.gbt26875.summary
+        add_routes(app, self.gbt26875, self.settings.token)
         # The signature covers the body as sent (gzip), so aiohttp must hand it over undecompressed.
         self._runner = web.AppRunner(app, access_log=None, auto_decompress=False)
         await self._runner.setup()
@@ -49,9 +61,12 @@ class Central:
         self.http_port = int(self._runner.addresses[0][1])
         if hj212_port is not None:
             self.hj212_port = await self.hj212.start(host, hj212_port)
+        if gbt26875_port is not None:
+            self.gbt26875_port = await self.gbt26875.start(host, gbt26875_port)
 
     async def stop(self) -> None:
         await self.hj212.stop()
+        await self.gbt26875.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -22,6 +22,10 @@ CREATE TABLE IF NOT EXISTS hj212 (
   mn TEXT NOT NULL, cn TEXT NOT NULL, data_time TEXT NOT NULL, qn TEXT NOT NULL, st TEXT NOT NULL,
   cp TEXT NOT NULL, received_at REAL NOT NULL, PRIMARY KEY (mn, cn, data_time));
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS gbt26875 (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, serial INTEGER NOT NULL, type INTEGER NOT NULL,
+  idx INTEGER NOT NULL, record TEXT NOT NULL, received_at REAL NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS gbt26875_identity ON gbt26875(device, serial, type, idx, record);
 """
 
 
@@ -142,6 +146,54 @@ class Storage:
         db.execute("COMMIT")
         return cur.rowcount == 1
 
+    # --- GB/T 26875.3 ---------------------------------------------------------------------------------------
+    async def store_gbt26875(self, device: str, serial: int, type_flag: int, records: Sequence[str]) -> int:
+        """Store one frame's records (JSON each); returns how many were new. The same record under the same
+        serial at the same place in the frame from the same device (a resend whose confirm was lost) is a
+        duplicate."""
+        return await self._run(self._store_gbt26875, device, serial, type_flag, records)
+
+    def _store_gbt26875(self, device: str, serial: int, type_flag: int, records: Sequence[str]) -> int:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            now, new = time.time(), 0
+            for idx, record in enumerate(records):
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO gbt26875(device, serial, type, idx, record, received_at)"
+                    " VALUES(?, ?, ?, ?, ?, ?)",
+                    (device, serial, type_flag, idx, record, now),
+                )
+                new += cur.rowcount
+            self._bump("gbt26875_records", new)
+            if new < len(records):
+                self._bump("gbt26875_duplicates", len(records) - new)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return new
+
+    async def gbt26875_rows(
+        self, device: str | None = None, type_flag: int | None = None, limit: int = 100_000
+    ) -> list[dict[str, Any]]:
+        sql = "SELECT device, serial, type, record, received_at FROM gbt26875"
+        where: list[str] = []
+        params: list[Any] = []
+        if device:
+            where.append("device = ?")
+            params.append(device.upper())
+        if type_flag is not None:
+            where.append("type = ?")
+            params.append(type_flag)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = await self._query(sql + " ORDER BY seq LIMIT ?", [*params, limit])
+        return [
+            {"device": d, "serial": s, "type": t, "record": json.loads(r), "received_at": at}
+            for d, s, t, r, at in rows
+        ]
+
     # --- reads ----------------------------------------------------------------------------------------------
     async def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return await self._run(lambda: self.db.execute(sql, params).fetchall())
@@ -185,6 +237,10 @@ class Storage:
             by_kind = dict(db.execute("SELECT kind, COUNT(*) FROM records GROUP BY kind").fetchall())
             last = db.execute("SELECT MAX(received_at) FROM records").fetchone()[0]
             hj_by_cn = dict(db.execute("SELECT cn, COUNT(*) FROM hj212 GROUP BY cn").fetchall())
+            gb_by_type = dict(db.execute("SELECT type, COUNT(*) FROM gbt26875 GROUP BY type").fetchall())
+            gb_by_device = dict(
+                db.execute("SELECT device, COUNT(*) FROM gbt26875 GROUP BY device").fetchall()
+            )
             return {
                 "records": {"total": sum(by_kind.values()), "by_kind": by_kind, "last_received_at": last},
                 "batches": counters.get("batches", 0),
@@ -201,6 +257,18 @@ class Storage:
                         k[len("hj212_rejected_") :]: v
                         for k, v in counters.items()
                         if k.startswith("hj212_rejected_")
+                    },
+                },
+                "gbt26875": {
+                    "records": counters.get("gbt26875_records", 0),
+                    "duplicates": counters.get("gbt26875_duplicates", 0),
+                    "heartbeats": counters.get("gbt26875_heartbeats", 0),
+                    "by_type": {str(k): v for k, v in gb_by_type.items()},
+                    "by_device": gb_by_device,
+                    "rejected": {
+                        k[len("gbt26875_rejected_") :]: v
+                        for k, v in counters.items()
+                        if k.startswith("gbt26875_rejected_")
                     },
                 },
             }
