@@ -33,6 +33,12 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         default=0x15B38,
         help="this centre's GB/T 26875.3 address (decimal or 0x hex)",
     )
+    p.add_argument(
+        "--gbt26875-confirm-delay",
+        type=float,
+        default=0.0,
+        help="test knob: delay each GB/T 26875.3 confirm (s)",
+    )
     p.add_argument("--db", default="central.sqlite3")
     p.add_argument("--max-skew", type=float, default=300.0, help="accepted clock difference, seconds")
     p.add_argument(
@@ -80,6 +86,7 @@ async def _run(ns: argparse.Namespace) -> None:
         hj212_idle_timeout=ns.hj212_idle_timeout,
         gbt26875_address=ns.gbt26875_address,
     )
+    central.gbt26875.confirm_delay = ns.gbt26875_confirm_delay
     await central.start(
         ns.host,
         ns.port,

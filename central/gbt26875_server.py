@@ -59,9 +59,11 @@ class GBT26875Server:
         self.devices: dict[int, Device] = {}
         self._conn_tasks: set[asyncio.Task[None]] = set()
         self._serial = 0
-        # Test knobs: swallow the next N uploads unanswered / deny the next N uploads.
+        # Test knobs: swallow the next N uploads unanswered / deny the next N uploads / wait after storing
+        # before confirming (a confirm still on its way when the device dies).
         self.drop_confirms = 0
         self.deny_uploads = 0
+        self.confirm_delay = 0.0
 
     async def start(self, host: str, port: int) -> int:
         self._server = await asyncio.start_server(self._handle, host, port)
@@ -158,6 +160,8 @@ class GBT26875Server:
         if self.drop_confirms > 0:
             self.drop_confirms -= 1
             return
+        if self.confirm_delay:
+            await asyncio.sleep(self.confirm_delay)
         await self._send(writer, pkt.reply(codec.CONFIRM, _now()))
 
     async def _send(self, writer: asyncio.StreamWriter, pkt: codec.Packet) -> None:
