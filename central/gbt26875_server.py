@@ -213,18 +213,19 @@ def _error(status: int, field: str, message: str) -> web.Response:
 
 
 async def list_records(request: web.Request) -> web.Response:
-    """``GET /api/v1/gbt26875/records?device=<12 hex>&type=<n>&limit=<n>``, oldest first."""
+    """``GET /api/v1/gbt26875/records?device=<12 hex>&type=<n>&limit=<n>&after=<seq>``, oldest first."""
     if not _authorised(request):
         return _error(401, "Authorization", "missing or wrong bearer token")
     query = request.query
     try:
         type_flag = int(query["type"]) if "type" in query else None
         limit = int(query.get("limit", "1000"))
+        after = int(query.get("after", "0"))
         if not 1 <= limit <= 100_000:
             raise ValueError
     except ValueError:
-        return _error(400, "type" if "type" in query else "limit", "must be an integer (limit 1-100000)")
-    rows = await request.app[SERVER_KEY].storage.gbt26875_rows(query.get("device"), type_flag, limit)
+        return _error(400, "type/limit/after", "must be integers (limit 1-100000)")
+    rows = await request.app[SERVER_KEY].storage.gbt26875_rows(query.get("device"), type_flag, limit, after)
     return web.json_response(rows)
 
 

@@ -175,23 +175,23 @@ class Storage:
         return new
 
     async def gbt26875_rows(
-        self, device: str | None = None, type_flag: int | None = None, limit: int = 100_000
+        self, device: str | None = None, type_flag: int | None = None, limit: int = 100_000, after: int = 0
     ) -> list[dict[str, Any]]:
-        sql = "SELECT device, serial, type, record, received_at FROM gbt26875"
-        where: list[str] = []
-        params: list[Any] = []
+        """Stored records in arrival order; ``after``: only those after that ``seq`` (to follow new ones)."""
+        sql = "SELECT seq, device, serial, type, record, received_at FROM gbt26875"
+        where: list[str] = ["seq > ?"]
+        params: list[Any] = [after]
         if device:
             where.append("device = ?")
             params.append(device.upper())
         if type_flag is not None:
             where.append("type = ?")
             params.append(type_flag)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        sql += " WHERE " + " AND ".join(where)
         rows = await self._query(sql + " ORDER BY seq LIMIT ?", [*params, limit])
         return [
-            {"device": d, "serial": s, "type": t, "record": json.loads(r), "received_at": at}
-            for d, s, t, r, at in rows
+            {"seq": q, "device": d, "serial": s, "type": t, "record": json.loads(r), "received_at": at}
+            for q, d, s, t, r, at in rows
         ]
 
     # --- reads ----------------------------------------------------------------------------------------------
