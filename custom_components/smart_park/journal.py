@@ -86,6 +86,8 @@ class Journal:
             await self.hass.async_add_executor_job(self._rewrite, keep)
 
     def _rewrite(self, keep: Callable[[dict[str, Any]], bool]) -> None:
+        if not self.path.exists():
+            return  # nothing was ever written: nothing to keep
         kept = [json_bytes(item) + b"\n" for item in self._read() if keep(item)]
         temporary = self.path.with_suffix(self.path.suffix + ".tmp")
         temporary.write_bytes(b"".join(kept))

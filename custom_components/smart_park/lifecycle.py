@@ -35,6 +35,7 @@ from .const import (
     DEFAULT_OFFLINE_RETRY,
     DEFAULT_OFFLINE_THRESHOLD,
     DOMAIN,
+    LOGGER,
 )
 from .coordinator import OfflineIssues, SmartParkCoordinator
 from .data import ParkPolls, SmartParkConfigEntry, SmartParkData
@@ -296,7 +297,12 @@ async def async_unload_entry(hass: HomeAssistant, entry: SmartParkConfigEntry) -
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         runtime = entry.runtime_data
-        await runtime.audit.async_flush()
-        await runtime.enterprises.async_flush()
+        # A write that fails (a full disk) is logged and must not keep the park half-unloaded: polls and
+        # connections are stopped whatever happens, and the audit journal still holds every entry.
+        for flush in (runtime.audit.async_flush, runtime.enterprises.async_flush):
+            try:
+                await flush()
+            except Exception:
+                LOGGER.exception("Saving %s of park %s on unload failed", flush.__qualname__, entry.title)
         await _async_stop_polling(runtime)
     return unloaded

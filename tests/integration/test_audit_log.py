@@ -227,3 +227,16 @@ async def test_snapshots_keep_the_journal_short(
     journal = (await hass.async_add_executor_job(path.read_text)).splitlines()
     assert [json.loads(line)["seq"] for line in journal] == [7]
     assert await _entries_after_restart(hass, "busy") == [(n, f"i{n}") for n in range(1, 8)]
+
+
+async def test_flush_of_a_log_that_never_wrote_a_line(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """A park unloaded before its first audit entry: no journal file (nor .storage folder) to rewrite."""
+    log = AuditLog(hass, "quiet", "p", 100)
+    await log.async_load()
+    await log.async_flush()
+    assert hass_storage["smart_park.quiet.audit"]["data"]["seq"] == 0
+    assert not await hass.async_add_executor_job(
+        Path(hass.config.path(".storage", "smart_park.quiet.audit.journal")).exists
+    )
