@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
@@ -26,6 +27,17 @@ class SimulatorFactory(Protocol):
         enterprises: int | None = None,
         **kwargs: Any,
     ) -> Awaitable[ParkSimulator]: ...
+
+
+@pytest.fixture
+def hass_config_dir(tmp_path: Path) -> str:
+    """HA's config folder, new per test and as HA makes it (with ``.storage``): the ``hass`` fixture reads it.
+
+    The integration writes there (blueprints, the audit journal); the plugin's default is one folder inside
+    its package, shared by every test and run, which such files would pollute for all of them.
+    """
+    (tmp_path / ".storage").mkdir()
+    return str(tmp_path)
 
 
 @pytest.fixture

@@ -94,12 +94,6 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom_components/smart_park."""
 
 
-@pytest.fixture
-def hass_config_dir(hass_tmp_config_dir: str) -> str:
-    """A config folder per test: the set-up installs our blueprints there, never in the shared test folder."""
-    return hass_tmp_config_dir
-
-
 def is_deprecation_report(record: logging.LogRecord) -> bool:
     """A log line that reports a deprecated use: HA's ``report_usage`` and deprecation helpers.
 

@@ -1,4 +1,7 @@
-"""Installing the shipped blueprints into HA's config folder: fresh, updated, edited, deleted, unwritable."""
+"""Installing the shipped blueprints into HA's config folder: fresh, updated, edited, deleted, unwritable.
+
+Each test's config folder starts empty (tests/conftest.py), as on a new install.
+"""
 
 from __future__ import annotations
 
@@ -19,12 +22,6 @@ from custom_components.smart_park.blueprint_install import (
 
 FIRE = "automation/smart_park/fire_alarm.yaml"
 OLD = b"blueprint:\n  name: an older fire alarm\n  domain: automation\n"
-
-
-@pytest.fixture
-def hass_config_dir(tmp_path: Path) -> str:
-    """An empty config folder, as on a new install (no blueprints folder at all)."""
-    return str(tmp_path)
 
 
 def blueprints_dir(hass: HomeAssistant) -> Path:

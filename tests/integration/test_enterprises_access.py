@@ -128,7 +128,7 @@ async def test_import_of_config_files_refused_without_echo(
 ) -> None:
     config = Path(hass.config.config_dir)
     (config / "secrets.yaml").write_text(f"db_password: {SECRET}\n", encoding="utf-8")
-    (config / ".storage").mkdir()
+    (config / ".storage").mkdir(exist_ok=True)
     (config / ".storage" / "auth").write_text('{"data": {"users": []}}', encoding="utf-8")
     for path in ("secrets.yaml", ".storage/auth", "smart_park/../secrets.yaml", str(config / "secrets.yaml")):
         with pytest.raises(ServiceValidationError) as err:
