@@ -37,6 +37,9 @@ MODBUS_PORT = 5020
 CONTROL_PORT = 8780
 CENTRAL_PORT = 8090
 HJ212_PORT = 8212
+GBT26875_PORT = 8875
+# The park's GB/T 26875.3 device address and the centre's (the standard's examples use these two).
+GBT26875_DEVICE, GBT26875_CENTRE = 0x000000000379, 0x000000015B38
 SYNC_STATUS_PORT = 8099
 HA_URL = f"http://{HOST}:{HA_PORT}"
 USER, PASSWORD = "admin", "smartpark"
@@ -408,7 +411,7 @@ def prepare(profile: dict[str, Any]) -> tuple[Path, str]:
 
 
 def sync_options(entity_ids: dict[str, str]) -> dict[str, Any]:
-    """park_sync's options: central uplink, and HJ 212 for the air station's entities."""
+    """park_sync's options: central uplink, HJ 212 for the air station's entities, GB/T 26875.3 fire data."""
     air = {key: entity_ids.get(f"{PARK_ID}_air_station_{key}") for key in POLLUTANTS.values()}
     return {
         "park_id": PARK_ID,
@@ -428,6 +431,14 @@ def sync_options(entity_ids: dict[str, str]) -> dict[str, Any]:
                 {"code": code, "entity_id": air[key]} for code, key in POLLUTANTS.items() if air[key]
             ],
         },
+        "gbt26875": {
+            "enabled": True,
+            "host": HOST,
+            "port": GBT26875_PORT,
+            "source_address": hex(GBT26875_DEVICE),
+            "centre_address": hex(GBT26875_CENTRE),
+            "heartbeat": 25,
+        },
     }
 
 
@@ -438,7 +449,11 @@ def sync_up_probe(session: aiohttp.ClientSession) -> Callable[[], Awaitable[bool
         url = f"http://{HOST}:{SYNC_STATUS_PORT}/status"
         async with session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
             status = await resp.json()
-        return bool(status["home_assistant"]["connected"] and status["central"]["state"] == "up")
+        gbt26875 = status["gbt26875"]
+        fire_link = gbt26875["connected"] and gbt26875["components"] > 0
+        return bool(
+            status["home_assistant"]["connected"] and status["central"]["state"] == "up" and fire_link
+        )
 
     return probe
 
@@ -457,6 +472,7 @@ async def run(demo: Demo) -> None:
         CONTROL_PORT: "park simulator, control API",
         CENTRAL_PORT: "central platform, HTTP ingest",
         HJ212_PORT: "central platform, HJ 212",
+        GBT26875_PORT: "central platform, GB/T 26875.3 fire monitoring centre",
         HA_PORT: "Home Assistant",
         SYNC_STATUS_PORT: "park_sync add-on, status page",
     }
@@ -489,6 +505,10 @@ async def run(demo: Demo) -> None:
             str(CENTRAL_PORT),
             "--hj212-port",
             str(HJ212_PORT),
+            "--gbt26875-port",
+            str(GBT26875_PORT),
+            "--gbt26875-address",
+            hex(GBT26875_CENTRE),
             "--db",
             str(RUN / "central.sqlite3"),
         ],
@@ -548,7 +568,12 @@ async def run(demo: Demo) -> None:
             RUN / "park_sync.log",
             env={"HA_TOKEN": lived},
         )
-        await wait_until("park_sync (following HA, central link up)", sync_up_probe(session), demo, 60)
+        await wait_until(
+            "park_sync (following HA, central and fire monitoring centre links up)",
+            sync_up_probe(session),
+            demo,
+            60,
+        )
         try:
             await team.start(session, token, CLIENT_ID, profile["buildings"][0]["id"])
         except DemoVolunteerError as err:
@@ -556,6 +581,7 @@ async def run(demo: Demo) -> None:
         for member, _phone in team.members:
             print(f"  volunteer {member.name} ({member.role}), phone: {member.paths}")
     ctl = f".venv/bin/python -m simulator.ctl --url http://{HOST}:{CONTROL_PORT}"
+    fire_records = f"http://{HOST}:{CENTRAL_PORT}/api/v1/gbt26875/records?type=2"
     phonectl = ".venv/bin/python -m simulator.phonectl"
     print(
         f"""
@@ -570,6 +596,8 @@ Smart Park Hub is running.
                    {phonectl} answer --volunteer 陈刚 --response on_my_way
   Text-to-speech   {speech}
   Central platform http://{HOST}:{CENTRAL_PORT}/api/v1/summary
+                   fire monitoring centre (GB/T 26875.3): "gbt26875" in the summary; the records:
+                   curl -H 'Authorization: Bearer {CENTRAL_TOKEN}' '{fire_records}'
   park_sync status http://{HOST}:{SYNC_STATUS_PORT}/status
   Logs in demo/run/. Press Ctrl-C to stop everything.
 """,
