@@ -86,7 +86,7 @@ def gb_options(port: int, **extra: Any) -> dict[str, Any]:
         "port": port,
         "source_address": str(SOURCE),
         "centre_address": str(CENTRE),
-        "heartbeat": 0,
+        "heartbeat": 20,
         "timeout": 1.0,
         "reconnect_max_seconds": 0.3,
         **extra,
@@ -102,7 +102,7 @@ def call_points(found: list[dict[str, Any]]) -> list[tuple[int, int]]:
     return [((r["component_address"] >> 16) // 100, r["state"]) for r in found if r["component_type"] == 23]
 
 
-async def started(app: ParkSync) -> None:
+async def started(app: ParkSync, central: Central) -> None:
     async def ready() -> bool:
         gb = app.gbt26875
         return (
@@ -110,6 +110,7 @@ async def started(app: ParkSync) -> None:
             and gb.status()["connected"]
             and gb.status()["components"] > 0
             and gb.store.pending == 0
+            and SOURCE in central.gbt26875.devices  # the centre learnt the device from its first frame
         )
 
     await wait_for(ready, what="GB/T 26875.3 link up with the park's layout")
@@ -125,7 +126,7 @@ async def test_call_point_reaches_the_centre_within_10_s(
     )
     await app.start()
     try:
-        await started(app)
+        await started(app, central)
         assert app.gbt26875 is not None
         layout = app.gbt26875.model
         assert len(layout.systems) == 1
@@ -176,7 +177,7 @@ async def test_centre_down_during_an_alarm_loses_and_doubles_nothing(
     )
     await app.start()
     try:
-        await started(app)
+        await started(app, central)
         gb = app.gbt26875
         assert gb is not None
         await central.gbt26875.stop()
@@ -297,7 +298,7 @@ async def test_rollcall_from_the_centre_answered_from_ha(
     )
     await app.start()
     try:
-        await started(app)
+        await started(app, central)
         answer = await central.gbt26875.command(SOURCE, 91, [{"timeout": 5}], timeout=5)
         assert answer["command"] == "confirm"
         notification_id = "smart_park_zhifeng_centre_rollcall"

@@ -209,7 +209,8 @@ class GBT26875Uplink:
             failures = 0
             self._writer = writer
             self.last_error = None
-            self._last_traffic = time.monotonic()
+            # With heartbeats on, the first goes at once when nothing else does: the centre learns the device.
+            self._last_traffic = time.monotonic() - self._o.heartbeat
             self._connected.set()
             _LOGGER.info("GB/T 26875.3 link up (%s:%s)", self._o.host, self._o.port)
             try:
