@@ -84,6 +84,8 @@ async def start_central(tmp: Path) -> tuple[asyncio.subprocess.Process, str]:
         "0",
         "--hj212-port",
         "-1",
+        "--gbt26875-port",
+        "-1",
         "--db",
         str(tmp / "central.sqlite3"),
         "--log-level",

@@ -27,7 +27,19 @@ SPEC = Path(__file__).parents[2] / "docs" / "central-api.openapi.yaml"
 def central_url(tmp_path: Path) -> Iterator[str]:
     env = {**os.environ, "CENTRAL_TOKEN": TOKEN, "CENTRAL_HMAC_SECRET": SECRET}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "central", "--port", "0", "--hj212-port", "-1", "--db", str(tmp_path / "db")],
+        [
+            sys.executable,
+            "-m",
+            "central",
+            "--port",
+            "0",
+            "--hj212-port",
+            "-1",
+            "--gbt26875-port",
+            "-1",
+            "--db",
+            str(tmp_path / "db"),
+        ],
         cwd=Path(__file__).parents[2],
         env=env,
         stdout=subprocess.PIPE,
