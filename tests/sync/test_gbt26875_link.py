@@ -261,3 +261,26 @@ async def test_bad_frames_from_the_centre_are_denied(
     answer = await asyncio.wait_for(fut, 5)
     assert answer.command == codec.DENY
     assert uplink.bad_frames == 1
+
+
+async def test_read_to_the_broadcast_address_is_answered_from_ours(
+    device: tuple[GBT26875Uplink, FakeHA], central: Central
+) -> None:
+    from central import gbt26875 as codec
+
+    writer = central.gbt26875.devices[SOURCE].writer
+    assert writer is not None
+    when = datetime(2026, 5, 1, 9, 0, 0)  # noqa: DTZ001 - time labels are local time
+    read = codec.Packet(78, when, CENTRE, 0, codec.REQUEST, codec.encode_records(88, [{"reserved": 0}]))
+    fut: asyncio.Future[codec.Packet] = asyncio.get_running_loop().create_future()
+    central.gbt26875.devices[SOURCE].waiting[78] = fut
+    writer.write(read.encode())
+    await writer.drain()
+    answer = await asyncio.wait_for(fut, 5)
+    assert (answer.command, answer.serial, answer.source, answer.destination) == (
+        codec.RESPONSE,
+        78,
+        SOURCE,
+        CENTRE,
+    )
+    assert codec.decode_records(answer.unit)[0] == 28

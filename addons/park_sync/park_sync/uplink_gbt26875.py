@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import time
@@ -269,7 +270,9 @@ class GBT26875Uplink:
 
     async def _answer(self, frame: Frame) -> None:
         try:
-            await self._write(await self.requests.answer(frame))
+            answer = await self.requests.answer(frame)
+            # From our address even when the centre wrote to the broadcast address 0.
+            await self._write(dataclasses.replace(answer, source=self._o.source_address))
         except (ConnectionError, OSError) as err:
             _LOGGER.warning("GB/T 26875.3 answer to serial %d not sent: %s", frame.serial, err)
 
