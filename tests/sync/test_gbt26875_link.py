@@ -284,3 +284,50 @@ async def test_read_to_the_broadcast_address_is_answered_from_ours(
         CENTRE,
     )
     assert codec.decode_records(answer.unit)[0] == 28
+
+
+async def test_a_restart_sends_nothing_twice(tmp_path: Path, central: Central) -> None:
+    """States and audit entries seen again after a restart (HA's snapshot, the audit log's replay) are not
+    records again: the last state queued per unit and the last audit entry handled are in the database."""
+    from park_sync.outbox import Record
+
+    box = Outbox(tmp_path / "outbox.sqlite3")
+    await box.open()
+    silence = {
+        "id": "zhifeng-a9",
+        "seq": 9,
+        # After the first start: a first start takes no audit entry older than itself.
+        "at": (datetime.now(ZoneInfo("UTC")) + timedelta(seconds=60)).isoformat(),
+        "category": "linkage",
+        "action": "silence",
+        "outcome": "ok",
+        "target": "b1",
+        "user_id": "admin-user-id",
+    }
+    sent: list[int] = []
+    for _run in range(2):
+        uplink = GBT26875Uplink(
+            options(central.gbt26875_port), box, "zhifeng", lambda: {"ha_connected": True, "state": "ok"}
+        )
+        uplink.ha = FakeHA()
+        for s in [*normal_states(), state("binary_sensor.cp1", "on")]:
+            uplink.observe(s)
+        uplink.observe_records([Record("aud-1", "audit", silence["at"], silence)])
+        task = asyncio.create_task(uplink.run())
+        uplink.ha_connected()
+
+        async def settled(u: GBT26875Uplink = uplink) -> bool:
+            return u.model.park_id is not None and u.store.pending == 0
+
+        await wait_for(settled, what="layout loaded, queue empty")
+        await asyncio.sleep(0.5)  # the feed's next turns: anything it would queue again, it would now
+        await wait_for(settled, what="queue empty")
+        sent.append(uplink.feed.records)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    await box.close()
+    assert sent[0] >= 4  # the call point, the tank's two values, the silence
+    assert sent[1] == 0
+    assert [r["record"]["operation"] for r in await rows(central, 4)] == [2]  # SILENCE, once
+    assert len([r for r in await rows(central, 2) if r["record"]["component_type"] == 23]) == 1
