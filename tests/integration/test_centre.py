@@ -14,10 +14,12 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockUser, async_fire_time_changed
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
+from custom_components.smart_park.centre import desk
 from custom_components.smart_park.const import DOMAIN
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
 
-from .conftest import PARK_ID
+from .conftest import PARK_ID, ParkFactory, park_document
+from .phones import PhoneFactory
 
 NOTIFICATION = f"smart_park_{PARK_ID}_centre_rollcall"
 
@@ -133,3 +135,31 @@ async def test_clock_sync_and_initialise_are_audited(
     sync, init = _centre_audit(init_integration)
     assert (sync["action"], sync["data"]["offset"], sync["source"]) == ("clock_sync", -42.5, "system")
     assert init["action"] == "initialise"
+
+
+async def test_duty_officers_on_duty_get_the_rollcall_on_their_phones(
+    hass: HomeAssistant,
+    park_factory: ParkFactory,
+    phone_factory: PhoneFactory,
+    hass_admin_user: MockUser,
+) -> None:
+    entry, _sim = await park_factory(park_document())  # before the phones: HA's router freezes with them
+    officer = await phone_factory("值班员的手机")
+    volunteer = await phone_factory("Volunteer phone")
+    admin = Context(user_id=hass_admin_user.id)
+    for phone, fields in (
+        (officer, {"name": "赵敏", "role": "duty_officer", "language": "zh-Hans"}),
+        (volunteer, {"name": "Li", "role": "volunteer", "language": "en"}),
+    ):
+        await hass.services.async_call(
+            DOMAIN, "set_volunteer", {"user_id": phone.user_id, **fields}, blocking=True, context=admin
+        )
+    await desk(hass).async_rollcall(entry, 7)
+    await hass.async_block_till_done()
+    push = await officer.wait_for(lambda n: "查岗" in (n.title or ""))
+    assert push.title == "消防远程监控中心查岗"
+    assert "7 分钟" in push.message
+    assert push.data["tag"] == NOTIFICATION
+    assert not volunteer.notifications  # only duty officers are asked
+    desk(hass).answer(entry, admin)
+    await hass.async_block_till_done()
