@@ -128,6 +128,11 @@ async def async_install_blueprints(hass: HomeAssistant) -> None:
         return
     await store.async_save(record.as_dict())
     if result.written or result.updated:
-        LOGGER.info("Blueprints installed: %s; updated: %s", result.written or "-", result.updated or "-")
+        # Automations HA loaded before us keep the blueprint they read until they are reloaded.
+        LOGGER.info(
+            "Blueprints installed: %s; updated (used after the automations' next reload): %s",
+            result.written or "-",
+            result.updated or "-",
+        )
     for name in result.kept:
         LOGGER.info("Blueprint %s was edited here and is kept; the shipped version is not installed", name)
