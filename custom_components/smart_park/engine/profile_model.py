@@ -74,6 +74,16 @@ class Gateway:
     stopbits: int
     bytesize: int
     timeout: float
+    # tcp, serial_over_tcp or rtu; the serial line's timing (engine/bus.py) in ms and bytes, None: defaults.
+    transport: str = "tcp"
+    turnaround: float | None = None
+    frame_gap: float | None = None
+    max_frame: int | None = None
+
+    @property
+    def serial(self) -> bool:
+        """Whether requests cross a serial line (its bus time is then the limit, not the network)."""
+        return self.transport != "tcp"
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,6 +148,15 @@ def parse_gateways(out: Collector, raws: Sequence[Any]) -> dict[str, Gateway]:
             out.add([*path, "host"], "required")
         if gw["protocol"] == "rtu" and not gw.get("serial_port"):
             out.add([*path, "serial_port"], "required")
+        transport = gw.get("transport", gw["protocol"])
+        if (transport == "rtu") != (gw["protocol"] == "rtu"):
+            out.add(
+                [*path, "transport"],
+                "invalid",
+                reason=f"transport {transport} needs protocol rtu"
+                if transport == "rtu"
+                else f"transport {transport} needs protocol tcp",
+            )
         gateways[gw["id"]] = Gateway(
             id=gw["id"],
             name=gw.get("name", gw["id"]),
@@ -160,6 +169,10 @@ def parse_gateways(out: Collector, raws: Sequence[Any]) -> dict[str, Gateway]:
             stopbits=gw["stopbits"],
             bytesize=gw["bytesize"],
             timeout=gw["timeout"],
+            transport=transport,
+            turnaround=gw.get("turnaround"),
+            frame_gap=gw.get("frame_gap"),
+            max_frame=gw.get("max_frame"),
         )
     return gateways
 

@@ -19,6 +19,7 @@ _NAME = vol.All(str, vol.Length(min=1, max=100))
 _PORT = vol.All(strict_int, vol.Range(min=1, max=65535))
 # Channel numbers: ints in YAML, digit strings once the profile went through JSON (the config entry).
 _CHANNEL_NUMBER = vol.Any(strict_int, vol.All(vol.Match(r"^\d{1,3}$"), vol.Coerce(int)))
+TRANSPORTS = ("tcp", "serial_over_tcp", "rtu")
 _BAUDRATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200]
 
 GATEWAY_SCHEMA = vol.Schema(
@@ -34,6 +35,16 @@ GATEWAY_SCHEMA = vol.Schema(
         vol.Optional("stopbits", default=1): vol.All(strict_int, vol.In([1, 2])),
         vol.Optional("bytesize", default=8): vol.All(strict_int, vol.In([7, 8])),
         vol.Optional("timeout", default=1.0): vol.All(vol.Coerce(float), vol.Range(min=0.05, max=30)),
+        # The bus behind the gateway (engine/bus.py times it): tcp (no serial bus, the default),
+        # serial_over_tcp (Modbus TCP to a serial server, RTU on the line) or rtu (a local serial port).
+        # Absent: the protocol's own (tcp or rtu). The line's settings are baudrate/parity/stopbits/bytesize.
+        vol.Optional("transport"): vol.In(TRANSPORTS),
+        # Device turnaround (request received -> reply starts), ms; the engine's default when absent.
+        vol.Optional("turnaround"): vol.All(vol.Coerce(float), vol.Range(min=0, max=1000)),
+        # Silent interval between frames, ms; absent: 3.5 characters (1.75 ms above 19200 baud).
+        vol.Optional("frame_gap"): vol.All(vol.Coerce(float), vol.Range(min=0, max=100)),
+        # Largest RTU frame the serial server or devices take, bytes (the standard's 256 when absent).
+        vol.Optional("max_frame"): vol.All(strict_int, vol.Range(min=16, max=256)),
     }
 )
 BUILDING_SCHEMA = vol.Schema(
