@@ -14,6 +14,7 @@ from custom_components.smart_park.engine.bus import (
     frame_limits,
 )
 from custom_components.smart_park.engine.catalogue import Table, Tier
+from custom_components.smart_park.engine.modbus import GatewayClient, GatewayPoller
 from custom_components.smart_park.engine.planner import ReadBlock
 from custom_components.smart_park.engine.profile import ParkProfile, ProfileError, parse_profile
 
@@ -171,3 +172,22 @@ def test_transport_fields_parse_with_defaults() -> None:
 )
 def test_bad_transport_fields_name_the_field(fields: dict[str, Any], path: str) -> None:
     assert _issues(**fields) == [(path, "invalid")]
+
+
+async def test_max_frame_shortens_the_pollers_reads() -> None:
+    def plans(**gateway: Any) -> list[ReadBlock]:
+        profile = parse_profile(
+            {
+                "park": {"id": "p1", "name": "Park"},
+                "gateways": [{"id": "gw1", "host": "127.0.0.1", **gateway}],
+                "devices": [{"id": "bc", "type": "broadcast_controller", "unit": 1}],
+            }
+        )
+        poller = GatewayPoller(GatewayClient(profile.gateways["gw1"]), profile.devices.values())
+        return [block for tier in poller.tiers() for block in poller.plan(tier)["bc"]]
+
+    default = plans()
+    short = plans(max_frame=16)  # 11 data bytes: at most 5 registers per read
+    assert max(block.count for block in default) > 5
+    assert max(block.count for block in short) <= 5
+    assert len(short) > len(default)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from .bus import frame_limits
 from .catalogue import Table, Tier
 from .client import (
     PRIORITY,
@@ -111,11 +112,13 @@ class GatewayPoller:
         self.devices = {device.id: device for device in devices}
         self.offline_retry = offline_retry
         self._plans: dict[Tier, dict[str, list[ReadBlock]]] = {tier: {} for tier in Tier}
+        # A declared max_frame shortens the reads (none: the protocol's limits, as always).
+        limits = frame_limits(client.gateway)
         for device in self.devices.values():
             for tier in Tier:
                 tier_points = [p for p in device.points if p.tier is tier]
                 if tier_points:
-                    self._plans[tier][device.id] = plan_blocks(tier_points, max_gap=max_gap)
+                    self._plans[tier][device.id] = plan_blocks(tier_points, max_gap=max_gap, **limits)
         self._state = {device_id: _DeviceState() for device_id in self.devices}
 
     def tiers(self) -> set[Tier]:
