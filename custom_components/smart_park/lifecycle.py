@@ -22,6 +22,7 @@ from . import websocket_api
 from .audit import AuditLog
 from .blueprint_install import async_install_blueprints
 from .broadcast import async_setup_broadcast
+from .bus_capacity import async_check_bus_capacity
 from .const import (
     CONF_AUDIT_SIZE,
     CONF_INTERVAL,
@@ -178,6 +179,12 @@ async def _async_first_polls(
         )
         for gw_id, client in clients.items()
     }
+    async_check_bus_capacity(
+        repairs,
+        profile,
+        pollers,
+        {tier: float(options.get(CONF_INTERVAL[tier], DEFAULT_INTERVAL[tier])) for tier in Tier},
+    )
     issues = OfflineIssues(
         repairs, profile, float(options.get(CONF_OFFLINE_THRESHOLD, DEFAULT_OFFLINE_THRESHOLD))
     )
