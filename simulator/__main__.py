@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tick", type=float, default=1.0, help="dynamics period in seconds")
     parser.add_argument("--no-dynamics", action="store_true", help="freeze values at their base")
+    parser.add_argument(
+        "--emulate-buses",
+        action="store_true",
+        help="serial gateways (transport serial_over_tcp or rtu) answer one request at a time at their "
+        "baud rate",
+    )
     return parser
 
 
@@ -71,6 +77,7 @@ async def run(args: argparse.Namespace) -> None:
         tick=args.tick,
         zeroconf=args.zeroconf,
         control_port=args.control_port,
+        emulate_buses=args.emulate_buses,
         # Broadcast controllers serve their audio-URL interface (TTS), as the real ones do.
         http_audio=True,
     )

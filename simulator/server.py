@@ -9,7 +9,7 @@ import random
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -20,10 +20,12 @@ from pymodbus.exceptions import NoSuchIdException
 from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusTcpServer
 
+from custom_components.smart_park.engine.bus import Request, SerialLine
 from custom_components.smart_park.engine.catalogue import Table
 from custom_components.smart_park.engine.profile import Device, ParkProfile
 
 from .audio import DEFAULT_PLAY_SECONDS, AudioSide
+from .bus import BusEmulator
 from .dynamics import Dynamics, Ramp
 from .image import DeviceImage, InvalidValue, NotFound
 
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 # Function code -> table it addresses (22 mask-write and 23 read/write-multiple work on holding registers).
+_READS = (1, 2, 3, 4)
 _FC_TABLE: dict[int, Table] = {
     1: Table.COIL,
     5: Table.COIL,
@@ -125,8 +128,31 @@ class _GatewayContext(ModbusServerContext):
             raise NoSuchIdException(f"unit {unit} does not answer")  # type: ignore[no-untyped-call]
         return self._sim.images[device_id]
 
+    @contextlib.asynccontextmanager
+    async def _bus_time(self, unit: int, request: Request) -> AsyncIterator[None]:
+        """Hold the gateway's emulated serial line for the transaction (nothing without emulation)."""
+        bus = self._sim.buses.get(self._gateway)
+        if bus is None:
+            yield
+            return
+        try:
+            self._image(unit)
+        except NoSuchIdException:
+            await bus.unanswered(request)
+            raise
+        async with bus.transaction(request):
+            yield
+
     async def async_getValues(
         self, device_id: int, func_code: int, address: int, count: int = 1
+    ) -> list[int] | list[bool] | ExcCodes:
+        if func_code not in _READS:  # the echo of a write pymodbus reads back: the write held the line
+            return await self._get_values(device_id, func_code, address, count)
+        async with self._bus_time(device_id, Request(func_code, count)):
+            return await self._get_values(device_id, func_code, address, count)
+
+    async def _get_values(
+        self, device_id: int, func_code: int, address: int, count: int
     ) -> list[int] | list[bool] | ExcCodes:
         image = self._image(device_id)
         if (code := self._sim.exceptions.get(image.device.id)) is not None:
@@ -148,8 +174,9 @@ class _GatewayContext(ModbusServerContext):
     async def async_setValues(
         self, device_id: int, func_code: int, address: int, values: list[int] | list[bool]
     ) -> None | ExcCodes:
-        image = self._image(device_id)
-        return self._sim._apply_write(self._gateway, image, func_code, address, list(values))
+        async with self._bus_time(device_id, Request(func_code, len(values))):
+            image = self._image(device_id)
+            return self._sim._apply_write(self._gateway, image, func_code, address, list(values))
 
 
 class ParkSimulator:
@@ -168,6 +195,7 @@ class ParkSimulator:
         control_port: int | None = None,
         broadcast_seconds: float = DEFAULT_PLAY_SECONDS,
         http_audio: bool = False,
+        emulate_buses: bool = False,
     ) -> None:
         self.profile = profile
         self.host = host
@@ -178,6 +206,12 @@ class ParkSimulator:
         self.control_port = control_port
         self.ports: dict[str, int] = {}
         self.control_url: str | None = None
+        # Serial gateways' lines when emulating buses (simulator/bus.py); none: every gateway answers at once.
+        self.buses: dict[str, BusEmulator] = {
+            gw_id: BusEmulator(line)
+            for gw_id, gateway in profile.gateways.items()
+            if emulate_buses and (line := SerialLine.of(gateway)) is not None
+        }
         self.images: dict[str, DeviceImage] = {d.id: DeviceImage(d) for d in profile.devices.values()}
         self.units: dict[tuple[str, int], str] = {(d.gateway, d.unit): d.id for d in profile.devices.values()}
         self.dynamics = Dynamics(self.images, random.Random(seed), enabled=dynamics)
