@@ -141,19 +141,25 @@ def test_tcp_gateway_always_fits_until_measured() -> None:
 
 def test_transport_fields_parse_with_defaults() -> None:
     plain = _profile().gateways["gw1"]
-    assert (plain.transport, plain.serial, plain.turnaround, plain.max_frame) == ("tcp", False, None, None)
+    assert (plain.transport, plain.serial, plain.turnaround, plain.max_frame) == (None, False, None, None)
+    assert not _profile(transport="tcp").gateways["gw1"].serial
     gw = _profile(transport="serial_over_tcp", baudrate=19200, parity="E", turnaround=5, max_frame=64)
     line = SerialLine.of(gw.gateways["gw1"])
     assert line == SerialLine(19200, parity="E", turnaround=0.005)
     # 64-byte frames: replies of at most 29 registers or 472 bits
     assert frame_limits(gw.gateways["gw1"]) == {"max_registers": 29, "max_bits": 472}
-    rtu = parse_profile(
-        {
-            "park": {"id": "p1", "name": "Park"},
-            "gateways": [{"id": "bus", "protocol": "rtu", "serial_port": "/dev/ttyUSB0"}],
-        }
-    )
-    assert rtu.gateways["bus"].transport == "rtu"
+
+    def rtu(**transport: str) -> bool:
+        gateway = {"id": "bus", "protocol": "rtu", "serial_port": "/dev/ttyUSB0", **transport}
+        return (
+            parse_profile({"park": {"id": "p1", "name": "Park"}, "gateways": [gateway]})
+            .gateways["bus"]
+            .serial
+        )
+
+    # A local serial port is timed once declared; undeclared, it is polled as before.
+    assert rtu(transport="rtu")
+    assert not rtu()
 
 
 @pytest.mark.parametrize(
@@ -161,6 +167,11 @@ def test_transport_fields_parse_with_defaults() -> None:
     [
         ({"transport": "udp"}, "gateways[0].transport"),
         ({"transport": "rtu"}, "gateways[0].transport"),
+        ({"protocol": "rtu", "serial_port": "/dev/ttyS0", "transport": "tcp"}, "gateways[0].transport"),
+        (
+            {"protocol": "rtu", "serial_port": "/dev/ttyS0", "transport": "serial_over_tcp"},
+            "gateways[0].transport",
+        ),
         ({"baudrate": 9601}, "gateways[0].baudrate"),
         ({"parity": "none"}, "gateways[0].parity"),
         ({"turnaround": -1}, "gateways[0].turnaround"),

@@ -74,8 +74,9 @@ class Gateway:
     stopbits: int
     bytesize: int
     timeout: float
-    # tcp, serial_over_tcp or rtu; the serial line's timing (engine/bus.py) in ms and bytes, None: defaults.
-    transport: str = "tcp"
+    # tcp, serial_over_tcp or rtu (None: not declared, no bus model); the serial line's timing
+    # (engine/bus.py) in ms and bytes, None: defaults.
+    transport: str | None = None
     turnaround: float | None = None
     frame_gap: float | None = None
     max_frame: int | None = None
@@ -83,7 +84,7 @@ class Gateway:
     @property
     def serial(self) -> bool:
         """Whether requests cross a serial line (its bus time is then the limit, not the network)."""
-        return self.transport != "tcp"
+        return self.transport in ("serial_over_tcp", "rtu")
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,8 +148,9 @@ def parse_gateways(out: Collector, raws: Sequence[Any]) -> dict[str, Gateway]:
             out.add([*path, "host"], "required")
         if gw["protocol"] == "rtu" and not gw.get("serial_port"):
             out.add([*path, "serial_port"], "required")
-        transport = gw.get("transport", gw["protocol"])
-        if (transport == "rtu") != (gw["protocol"] == "rtu"):
+        # Absent, the gateway is polled and checked as before transports existed (no bus model).
+        transport = gw.get("transport")
+        if transport is not None and (transport == "rtu") != (gw["protocol"] == "rtu"):
             out.add(
                 [*path, "transport"],
                 "invalid",

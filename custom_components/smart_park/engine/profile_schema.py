@@ -37,7 +37,7 @@ GATEWAY_SCHEMA = vol.Schema(
         vol.Optional("timeout", default=1.0): vol.All(vol.Coerce(float), vol.Range(min=0.05, max=30)),
         # The bus behind the gateway (engine/bus.py times it): tcp (no serial bus, the default),
         # serial_over_tcp (Modbus TCP to a serial server, RTU on the line) or rtu (a local serial port).
-        # Absent: the protocol's own (tcp or rtu). The line's settings are baudrate/parity/stopbits/bytesize.
+        # Absent: not declared, polled as before (no bus time). The line: baudrate/parity/stopbits/bytesize.
         vol.Optional("transport"): vol.In(TRANSPORTS),
         # Device turnaround (request received -> reply starts), ms; the engine's default when absent.
         vol.Optional("turnaround"): vol.All(vol.Coerce(float), vol.Range(min=0, max=1000)),
