@@ -8,6 +8,7 @@ so a set-up where the tiers fit leaves none.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from homeassistant.helpers import issue_registry as ir
@@ -45,8 +46,11 @@ def _busiest(profile: ParkProfile, poller: GatewayPoller, tier: Tier) -> str:
     return ", ".join(profile.devices[device_id].name for device_id in busiest)
 
 
-def _seconds(value: float | None) -> str:
-    return "∞" if value is None else f"{value:.2f}"
+def _seconds(value: float | None, *, up: bool = False) -> str:
+    if value is None:
+        return "∞"
+    # An interval proposed as fitting is rounded up, so that taking it as shown fits.
+    return f"{math.ceil(value * 100 - 1e-9) / 100:.2f}" if up else f"{value:.2f}"
 
 
 def async_check_bus_capacity(
@@ -74,7 +78,7 @@ def async_check_bus_capacity(
             "baud": str(gateway.baudrate),
             "period": _seconds(late.period),
             "achieved": _seconds(late.achieved),
-            "fit": _seconds(late.fits if late.fits is not None else late.achieved),
+            "fit": _seconds(late.fits if late.fits is not None else late.achieved, up=True),
             "safety_period": _seconds(safety.period if safety is not None else periods[Tier.SAFETY]),
             "devices": _busiest(profile, poller, late.tier),
         }
