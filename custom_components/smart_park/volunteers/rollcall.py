@@ -439,6 +439,9 @@ class RollCalls:
 
     async def _async_end(self, rollcall: RollCall, context: Context | None) -> None:
         """The incident closed: end the roll-call, clear its notifications from the phones and HA's UI."""
+        rollcall = self._rollcalls.get(rollcall.incident_id, rollcall)
+        if not rollcall.active:
+            return  # ended by an earlier change of the same incident
         self._disarm(rollcall.incident_id)
         rollcall = self._commit(
             replace(rollcall, ended_at=dt_util.utcnow(), repeat_at=None, escalate_at=None)
