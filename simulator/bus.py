@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 
 from custom_components.smart_park.engine.bus import Request, SerialLine
 
@@ -24,8 +24,10 @@ class BusEmulator:
     is not modelled); a unit whose reply is delayed holds it for the delay too, as on a real line.
     """
 
-    def __init__(self, line: SerialLine) -> None:
+    def __init__(self, line: SerialLine, released: Callable[[], asyncio.Event]) -> None:
         self.line = line
+        # The simulator's release event (set when it stops): no request handler outlives the simulator.
+        self._released = released
         self._lock = asyncio.Lock()
         self.transactions = 0
         # Seconds the line was held, in total (the emulated bus time, for tests and benchmarks).
@@ -37,7 +39,7 @@ class BusEmulator:
         async with self._lock:
             started = time.monotonic()
             try:
-                await asyncio.sleep(self.line.transaction_time(request))
+                await self._hold(self.line.transaction_time(request))
                 yield
             finally:
                 self.transactions += 1
@@ -46,4 +48,8 @@ class BusEmulator:
     async def unanswered(self, request: Request) -> None:
         """A request no unit answers: the line carries the request frame and its gap."""
         async with self._lock:
-            await asyncio.sleep(request.sizes()[0] * self.line.char_time + self.line.gap)
+            await self._hold(request.sizes()[0] * self.line.char_time + self.line.gap)
+
+    async def _hold(self, seconds: float) -> None:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._released().wait(), seconds)

@@ -208,7 +208,7 @@ class ParkSimulator:
         self.control_url: str | None = None
         # Serial gateways' lines when emulating buses (simulator/bus.py); none: every gateway answers at once.
         self.buses: dict[str, BusEmulator] = {
-            gw_id: BusEmulator(line)
+            gw_id: BusEmulator(line, lambda: self.release_replies)
             for gw_id, gateway in profile.gateways.items()
             if emulate_buses and (line := SerialLine.of(gateway)) is not None
         }

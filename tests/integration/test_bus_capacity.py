@@ -12,6 +12,7 @@ from custom_components.smart_park.const import CONF_INTERVAL, DOMAIN
 from custom_components.smart_park.engine.catalogue import Tier
 
 from .conftest import ParkFactory, entry_options, park_document
+from .helpers import entity_state
 
 ISSUE = issue_id("gw1")
 
@@ -71,3 +72,18 @@ async def test_safety_tier_that_cannot_keep_its_interval_is_an_error(
     assert issue is not None
     assert issue.translation_key == "bus_overload_safety"
     assert issue.severity is ir.IssueSeverity.ERROR
+
+
+async def test_hass_polls_through_an_emulated_bus(hass: HomeAssistant, park_factory: ParkFactory) -> None:
+    # The integration's client against the simulator's emulated 9600-baud line: every transaction waits its
+    # turn and its line time, and the park still comes up with its readings.
+    _entry, sim = await park_factory(
+        _serial_park(transport="serial_over_tcp", baudrate=9600),
+        options=_options(fast=2.0),
+        emulate_buses=True,
+    )
+    bus = sim.buses["gw1"]
+    assert bus.transactions > 0
+    assert bus.busy >= bus.transactions * 0.02  # at least a one-register read's line time each (~33 ms)
+    energy = entity_state(hass, "sensor", "test_park_energy_meter_energy_import")
+    assert energy.state not in ("unavailable", "unknown")
