@@ -2,7 +2,9 @@
 
 Every request goes through :class:`GatewayClient`, which checks each reply (function code, exception reply,
 count, write echo) before a value is decoded, and raises the engine's errors defined here. The poller
-(:mod:`.modbus`) decides what to read and when.
+(:mod:`.modbus`) decides what to read and when. A gateway that declares its transport has a bus model
+(:mod:`.bus`) fed with each answered request's duration, send to valid reply (timeouts and errors say
+nothing about the line).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException
 from pymodbus.framer import FramerType
 
+from .bus import BusModel, Request
 from .catalogue import Table, Tier
 from .profile import Gateway
 
@@ -150,6 +153,8 @@ class GatewayClient:
         self._failures = 0
         self._next_attempt = 0.0
         self.requests = 0
+        # Only a declared transport gets a model: an undeclared gateway behaves exactly as before.
+        self.bus: BusModel | None = BusModel.of(gateway) if gateway.transport is not None else None
 
     @property
     def connected(self) -> bool:
@@ -192,14 +197,22 @@ class GatewayClient:
             return self.gateway.serial_port or "?"
         return f"{self.gateway.host}:{self.gateway.port}"
 
+    def _measured(self, request: Request, seconds: float) -> None:
+        """Feed a valid reply's duration to the bus model, if the gateway has one."""
+        if self.bus is not None:
+            self.bus.record(request, seconds)
+
     async def _execute(
         self, priority: int, unit: int, function_code: int, call: Any, *args: Any, **kwargs: Any
-    ) -> Any:
+    ) -> tuple[Any, float]:
+        """The checked reply and its duration in seconds: send to reply, queueing and connecting excluded."""
         async with self._lock.hold(priority):
             await self.async_connect()
             self.requests += 1
+            started = time.monotonic()
             try:
                 response = await asyncio.wait_for(call(*args, device_id=unit, **kwargs), self.timeout * 2)
+                elapsed = time.monotonic() - started
             except ConnectionException as err:
                 _raise_if_cancelled(err)
                 self._client.close()
@@ -217,7 +230,7 @@ class GatewayClient:
             raise DeviceExceptionError(unit, int(getattr(response, "exception_code", 0)))
         if response.function_code != function_code:
             raise InvalidReplyError(unit, f"function code {response.function_code}, asked {function_code}")
-        return response
+        return response, elapsed
 
     async def async_read(
         self, unit: int, table: Table, address: int, count: int, *, priority: int = PRIORITY[Tier.NORMAL]
@@ -230,27 +243,30 @@ class GatewayClient:
             Table.HOLDING_REGISTER: (3, client.read_holding_registers),
             Table.INPUT_REGISTER: (4, client.read_input_registers),
         }[table]
-        response = await self._execute(priority, unit, function_code, call, address, count=count)
+        response, elapsed = await self._execute(priority, unit, function_code, call, address, count=count)
         if table.is_bit:
             # Bits come packed eight to a byte: the byte count must be exactly ceil(count / 8).
             got = len(response.bits)
             if not count <= got < count + 8:
                 raise InvalidReplyError(unit, f"{got // 8} bytes of bits, asked {count} bits at {address}")
             bits: list[bool] = [bool(b) for b in response.bits[:count]]
+            self._measured(Request(function_code, count), elapsed)
             return bits
         registers: list[int] = list(response.registers)
         if len(registers) != count:
             raise InvalidReplyError(unit, f"{len(registers)} registers, asked {count} at {address}")
+        self._measured(Request(function_code, count), elapsed)
         return registers
 
     async def async_write_coils(
         self, unit: int, address: int, values: Sequence[bool], *, verify: bool = True
     ) -> None:
         """Write coils; with ``verify``, read them back and raise :class:`WriteVerifyError` on a mismatch."""
-        response = await self._execute(
+        response, elapsed = await self._execute(
             PRIORITY["write"], unit, 15, self._client.write_coils, address, list(values)
         )
         _check_write_echo(unit, response, address, len(values))
+        self._measured(Request(15, len(values)), elapsed)
         if verify:
             got = await self.async_read(unit, Table.COIL, address, len(values), priority=PRIORITY["write"])
             if [bool(v) for v in got] != [bool(v) for v in values]:
@@ -260,10 +276,11 @@ class GatewayClient:
         self, unit: int, address: int, values: Sequence[int], *, verify: bool = True
     ) -> None:
         """Write holding registers; with ``verify``, read them back."""
-        response = await self._execute(
+        response, elapsed = await self._execute(
             PRIORITY["write"], unit, 16, self._client.write_registers, address, list(values)
         )
         _check_write_echo(unit, response, address, len(values))
+        self._measured(Request(16, len(values)), elapsed)
         if verify:
             got = await self.async_read(
                 unit, Table.HOLDING_REGISTER, address, len(values), priority=PRIORITY["write"]
