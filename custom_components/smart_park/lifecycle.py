@@ -22,7 +22,7 @@ from . import websocket_api
 from .audit import AuditLog
 from .blueprint_install import async_install_blueprints
 from .broadcast import async_setup_broadcast
-from .bus_capacity import async_check_bus_capacity
+from .bus_capacity import BusCapacityMonitor
 from .const import (
     CONF_AUDIT_SIZE,
     CONF_INTERVAL,
@@ -179,12 +179,15 @@ async def _async_first_polls(
         )
         for gw_id, client in clients.items()
     }
-    async_check_bus_capacity(
+    # Modelled now; re-checked from the measured transaction times as they come (bus_capacity.py).
+    monitor = BusCapacityMonitor(
+        hass,
         repairs,
         profile,
         pollers,
         {tier: float(options.get(CONF_INTERVAL[tier], DEFAULT_INTERVAL[tier])) for tier in Tier},
     )
+    entry.async_on_unload(monitor.async_start())
     issues = OfflineIssues(
         repairs, profile, float(options.get(CONF_OFFLINE_THRESHOLD, DEFAULT_OFFLINE_THRESHOLD))
     )
