@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import probatio as vol
+from homeassistant.components.websocket_api.connection import ActiveConnection
+from homeassistant.components.websocket_api.const import ERR_NOT_FOUND
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import ServiceValidationError
@@ -54,3 +56,20 @@ def resolve_entry(hass: HomeAssistant, data: dict[str, Any]) -> SmartParkConfigE
 def call_entry(call: ServiceCall) -> SmartParkConfigEntry:
     """The park a service call is for."""
     return resolve_entry(call.hass, dict(call.data))
+
+
+def websocket_entries(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> list[SmartParkConfigEntry] | None:
+    """The parks a websocket command is for: every loaded one, or the one its ``config_entry_id`` names.
+
+    For an unknown entry it sends the command a not_found error and returns None.
+    """
+    loaded = loaded_entries(hass)
+    if (entry_id := msg.get(ATTR_CONFIG_ENTRY_ID)) is None:
+        return loaded
+    found = [entry for entry in loaded if entry.entry_id == entry_id]
+    if not found:
+        connection.send_error(msg["id"], ERR_NOT_FOUND, f"No loaded park with entry {entry_id}")
+        return None
+    return found

@@ -13,7 +13,6 @@ from typing import Any, Final
 import probatio as vol
 from homeassistant.components.websocket_api import async_register_command
 from homeassistant.components.websocket_api.connection import ActiveConnection
-from homeassistant.components.websocket_api.const import ERR_NOT_FOUND
 from homeassistant.components.websocket_api.decorators import require_admin, websocket_command
 from homeassistant.components.websocket_api.messages import event_message
 from homeassistant.core import Event, HomeAssistant, callback
@@ -24,7 +23,7 @@ from .audit import EVENT_AUDIT
 from .centre import websocket as centre_websocket
 from .coordinator import SmartParkConfigEntry
 from .enterprises import SIGNAL_ENTERPRISES_CHANGED, redacted
-from .entry import ATTR_CONFIG_ENTRY_ID, loaded_entries
+from .entry import ATTR_CONFIG_ENTRY_ID, websocket_entries
 from .incidents import SIGNAL_INCIDENT_CHANGED, Incident, IncidentManager
 from .volunteers import websocket as volunteers_websocket
 
@@ -59,20 +58,6 @@ CHUNK: Final = 500
 ENTRY_ID_FIELD: Final[dict[str | vol.Marker, Any]] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): str}
 
 
-def _entries(
-    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
-) -> list[SmartParkConfigEntry] | None:
-    """The parks a command is for; sends a not_found error (and returns None) for an unknown entry."""
-    loaded = loaded_entries(hass)
-    if (entry_id := msg.get(ATTR_CONFIG_ENTRY_ID)) is None:
-        return loaded
-    found = [entry for entry in loaded if entry.entry_id == entry_id]
-    if not found:
-        connection.send_error(msg["id"], ERR_NOT_FOUND, f"No loaded park with entry {entry_id}")
-        return None
-    return found
-
-
 def _send_chunked(connection: ActiveConnection, msg_id: int, key: str, items: list[Any]) -> None:
     for start in range(0, len(items), CHUNK):
         connection.send_message(event_message(msg_id, {key: items[start : start + CHUNK]}))
@@ -98,7 +83,7 @@ def _incident_items(managers: Iterable[IncidentManager], wanted: Any) -> list[di
 @callback
 def ws_list_incidents(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """Incidents of one or every park, oldest first."""
-    if (entries := _entries(hass, connection, msg)) is None:
+    if (entries := websocket_entries(hass, connection, msg)) is None:
         return
     include_closed = msg["include_closed"]
     managers = [entry.runtime_data.incidents for entry in entries]
@@ -110,7 +95,7 @@ def ws_list_incidents(hass: HomeAssistant, connection: ActiveConnection, msg: di
 @callback
 def ws_subscribe_incidents(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """First ``{"incidents": [open and recently changed]}``, then ``{"incidents": [incident]}`` per change."""
-    if (entries := _entries(hass, connection, msg)) is None:
+    if (entries := websocket_entries(hass, connection, msg)) is None:
         return
     entry_id = msg.get(ATTR_CONFIG_ENTRY_ID)
     msg_id = msg["id"]
@@ -155,7 +140,7 @@ AUDIT_QUERY: Final[dict[str | vol.Marker, Any]] = {
 @callback
 def ws_list_audit(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """Audit entries of one or every park, oldest first."""
-    if (entries := _entries(hass, connection, msg)) is None:
+    if (entries := websocket_entries(hass, connection, msg)) is None:
         return
     connection.send_result(msg["id"], {"entries": _audit_items(entries, msg["after_seq"], msg.get("limit"))})
 
@@ -165,7 +150,7 @@ def ws_list_audit(hass: HomeAssistant, connection: ActiveConnection, msg: dict[s
 @callback
 def ws_subscribe_audit(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """First ``{"entries": [existing, after after_seq]}``, then ``{"entries": [entry]}`` per new entry."""
-    if (entries := _entries(hass, connection, msg)) is None:
+    if (entries := websocket_entries(hass, connection, msg)) is None:
         return
     msg_id = msg["id"]
     # Entry ids are "<park id>-a<seq>": the bus event tells the park without a lookup.
@@ -198,7 +183,7 @@ def _enterprise_items(entries: list[SmartParkConfigEntry], personal: bool) -> li
 @callback
 def ws_list_enterprises(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """Enterprises of one or every park, each with its figures."""
-    if (entries := _entries(hass, connection, msg)) is None:
+    if (entries := websocket_entries(hass, connection, msg)) is None:
         return
     items = _enterprise_items(entries, connection.user.is_admin)
     connection.send_result(msg["id"], {"enterprises": items})
@@ -211,7 +196,7 @@ def ws_subscribe_enterprises(hass: HomeAssistant, connection: ActiveConnection, 
 
     A park set up or reloaded later sends all of its enterprises as changed.
     """
-    if (entries := _entries(hass, connection, msg)) is None:
+    if (entries := websocket_entries(hass, connection, msg)) is None:
         return
     entry_id = msg.get(ATTR_CONFIG_ENTRY_ID)
     msg_id = msg["id"]

@@ -24,7 +24,7 @@ from homeassistant.components.websocket_api.messages import construct_event_mess
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.util import dt as dt_util
 
-from ..entry import ATTR_CONFIG_ENTRY_ID, loaded_entries
+from ..entry import ATTR_CONFIG_ENTRY_ID, loaded_entries, websocket_entries
 from .hub import DATA_SCREEN, Subscription
 from .park import Payload
 
@@ -46,9 +46,7 @@ async def ws_subscribe_screen(hass: HomeAssistant, connection: ActiveConnection,
     hub = hass.data[DATA_SCREEN]
     msg_id = msg["id"]
     entry_id = msg.get(ATTR_CONFIG_ENTRY_ID)
-    entries = [e for e in loaded_entries(hass) if entry_id is None or e.entry_id == entry_id]
-    if entry_id is not None and not entries:
-        connection.send_error(msg_id, ERR_NOT_FOUND, f"No loaded park with entry {entry_id}")
+    if (entries := websocket_entries(hass, connection, msg)) is None:
         return
 
     @callback

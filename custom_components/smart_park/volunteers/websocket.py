@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING, Any, Final
 import probatio as vol
 from homeassistant.components.websocket_api import async_register_command
 from homeassistant.components.websocket_api.connection import ActiveConnection
-from homeassistant.components.websocket_api.const import ERR_NOT_FOUND
 from homeassistant.components.websocket_api.decorators import websocket_command
 from homeassistant.components.websocket_api.messages import event_message
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
-from ..entry import ATTR_CONFIG_ENTRY_ID, loaded_entries
+from ..entry import ATTR_CONFIG_ENTRY_ID, websocket_entries
 from .model import RollCall
 from .rollcall import SIGNAL_ROLLCALL_CHANGED
 
@@ -34,19 +33,6 @@ def async_setup(hass: HomeAssistant) -> None:
     async_register_command(hass, ws_list_volunteers)
     async_register_command(hass, ws_list_rollcalls)
     async_register_command(hass, ws_subscribe_rollcalls)
-
-
-def _entries(
-    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
-) -> list[SmartParkConfigEntry] | None:
-    loaded = loaded_entries(hass)
-    if (entry_id := msg.get(ATTR_CONFIG_ENTRY_ID)) is None:
-        return loaded
-    found = [entry for entry in loaded if entry.entry_id == entry_id]
-    if not found:
-        connection.send_error(msg["id"], ERR_NOT_FOUND, f"No loaded park with entry {entry_id}")
-        return None
-    return found
 
 
 def volunteer_items(team: VolunteerTeam, *, personal: bool) -> list[dict[str, Any]]:
@@ -83,7 +69,7 @@ def rollcall_item(team: VolunteerTeam, rollcall: RollCall) -> dict[str, Any]:
 @callback
 def ws_list_volunteers(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """The volunteers of one or every park."""
-    if (entries := _entries(hass, connection, msg)) is None:
+    if (entries := websocket_entries(hass, connection, msg)) is None:
         return
     personal = connection.user.is_admin
     items = [item for e in entries for item in volunteer_items(e.runtime_data.volunteers, personal=personal)]
@@ -109,7 +95,7 @@ def _rollcall_items(entries: list[SmartParkConfigEntry], include_ended: bool) ->
 @callback
 def ws_list_rollcalls(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """Active roll-calls (and ended ones kept, with ``include_ended``), oldest first."""
-    if (entries := _entries(hass, connection, msg)) is None:
+    if (entries := websocket_entries(hass, connection, msg)) is None:
         return
     connection.send_result(msg["id"], {"rollcalls": _rollcall_items(entries, msg["include_ended"])})
 
@@ -121,7 +107,7 @@ def ws_subscribe_rollcalls(hass: HomeAssistant, connection: ActiveConnection, ms
 
     Without ``config_entry_id`` parks set up or reloaded later are followed too.
     """
-    if (entries := _entries(hass, connection, msg)) is None:
+    if (entries := websocket_entries(hass, connection, msg)) is None:
         return
     entry_id = msg.get(ATTR_CONFIG_ENTRY_ID)
     msg_id = msg["id"]
