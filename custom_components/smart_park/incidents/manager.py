@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from ..audit import AuditLog, Category, Outcome, Source, source_of
 from ..const import DOMAIN
 from ..errors import invalid
 from ..listeners import Listeners
+from ..records import RecordStore
 from .model import (
     CHANGE_NEW_INPUT,
     CHANGE_REPEAT,
@@ -45,9 +45,6 @@ if TYPE_CHECKING:
     from ..data import SmartParkConfigEntry
     from ..engine.profile import ParkProfile
 
-STORAGE_VERSION: Final = 1
-# Saved on the next loop turn (as the audit log): a burst of changes is one write, nothing waits for a timer.
-SAVE_DELAY: Final = 0
 # Closed incidents kept for the dashboard and the websocket API; open ones are never dropped.
 MAX_CLOSED: Final = 1000
 DIAGNOSTICS_CLOSED: Final = 20
@@ -78,50 +75,35 @@ class IncidentManager:
         # Insertion order is opening order; pruning drops the oldest closed ones.
         self._incidents: dict[str, Incident] = {}
         self._listeners: Listeners[[Incident]] = Listeners()
-        # Each incident's stored form, made once per change: saves hand the Store a snapshot of these, which
-        # it serialises in a worker thread (a thousand kept incidents would otherwise hold the event loop).
-        self._stored: dict[str, dict[str, Any]] = {}
-        self._store: Store[dict[str, Any]] = Store(
-            hass,
-            STORAGE_VERSION,
-            f"{DOMAIN}.{entry.entry_id}.incidents",
-            atomic_writes=True,
-            serialize_in_event_loop=False,
-        )
+        self._store = RecordStore(hass, f"{DOMAIN}.{entry.entry_id}.incidents", "incidents")
 
     # --- persistence ----------------------------------------------------------------------------------
 
     async def async_load(self) -> None:
         """Load the stored incidents (on setup)."""
         stored = await self._store.async_load()
-        if stored:
-            self._seq = int(stored.get("seq", 0))
-            for item in stored.get("incidents", []):
-                incident = Incident.from_dict(item)
-                self._incidents[incident.id] = incident
-                self._stored[incident.id] = incident.as_dict()
-
-    def _data_to_save(self) -> dict[str, Any]:
-        """A snapshot, taken on the event loop (the Store serialises it in a worker thread)."""
-        return {"seq": self._seq, "incidents": list(self._stored.values())}
+        self._seq = int(stored.get("seq", 0))
+        for item in stored.get("incidents", []):
+            incident = Incident.from_dict(item)
+            self._incidents[incident.id] = incident
+            self._store.put(incident.id, incident.as_dict())
 
     async def async_flush(self) -> None:
         """Write now (on unload)."""
-        await self._store.async_save(self._data_to_save())
+        await self._store.async_flush(seq=self._seq)
 
     def _prune(self) -> None:
         closed = [incident.id for incident in self._incidents.values() if not incident.is_open]
         for incident_id in closed[: max(0, len(closed) - MAX_CLOSED)]:
             del self._incidents[incident_id]
-            del self._stored[incident_id]
+            self._store.drop(incident_id)
 
     def _commit(self, incident: Incident) -> None:
         """Keep, save and announce a new or changed incident."""
         self._incidents[incident.id] = incident
-        self._stored[incident.id] = incident.as_dict()
+        self._store.put(incident.id, incident.as_dict())
         self._prune()
-        snapshot = self._data_to_save()
-        self._store.async_delay_save(lambda: snapshot, SAVE_DELAY)
+        self._store.save(seq=self._seq)
         self._listeners.notify(incident)
         async_dispatcher_send(self.hass, SIGNAL_INCIDENT_CHANGED, self, incident)
 

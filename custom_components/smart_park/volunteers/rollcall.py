@@ -22,13 +22,13 @@ from homeassistant.components import persistent_notification
 from homeassistant.core import CALLBACK_TYPE, Context, Event, HassJob, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_point_in_utc_time
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from ..audit import Outcome, ScopedAudit, Source, source_of
 from ..const import DOMAIN, LOGGER
 from ..errors import invalid
 from ..listeners import Listeners
+from ..records import RecordStore
 from . import messages, push
 from .model import (
     EVENT_DISPATCHED,
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from ..incidents import Incident, IncidentManager
     from . import VolunteerTeam
 
-STORAGE_VERSION: Final = 1
 MAX_ENDED: Final = 500  # ended roll-calls kept for the month's figures and the dashboard
 EVENT_NOTIFICATION_ACTION: Final = "mobile_app_notification_action"
 # Dispatched with (entry id, team, roll-call) on every change: websocket subscribers of every park.
@@ -84,26 +83,17 @@ class RollCalls:
         self.listeners: Listeners[[RollCall]] = Listeners()
         # Set by the escalation (it needs the broadcast capability): called when a deadline is due.
         self.on_due: EscalationHandler | None = None
-        # Each roll-call's stored form, made once per change; saves hand the Store a snapshot of these and
-        # it serialises them in a worker thread (hundreds of kept roll-calls would hold the event loop).
-        self._stored: dict[str, dict[str, Any]] = {}
-        self._store: Store[dict[str, Any]] = Store(
-            hass,
-            STORAGE_VERSION,
-            f"{DOMAIN}.{entry_id}.rollcalls",
-            atomic_writes=True,
-            serialize_in_event_loop=False,
-        )
+        self._store = RecordStore(hass, f"{DOMAIN}.{entry_id}.rollcalls", "rollcalls")
 
     # --- persistence and life cycle -------------------------------------------------------------------
 
     async def async_load(self) -> None:
         """Load the roll-calls; end those whose incident closed while HA was down."""
-        stored = await self._store.async_load() or {}
+        stored = await self._store.async_load()
         for item in stored.get("rollcalls", []):
             rollcall = RollCall.from_dict(item)
             self._rollcalls[rollcall.incident_id] = rollcall
-            self._stored[rollcall.incident_id] = rollcall.as_dict()
+            self._store.put(rollcall.incident_id, rollcall.as_dict())
             for recipient in rollcall.recipients.values():
                 self._tokens[recipient.token] = (rollcall.incident_id, recipient.user_id)
 
@@ -129,25 +119,20 @@ class RollCalls:
 
         return stop
 
-    def _data_to_save(self) -> dict[str, Any]:
-        """A snapshot, taken on the event loop."""
-        return {"rollcalls": list(self._stored.values())}
-
     async def async_flush(self) -> None:
         """Write now (on unload)."""
-        await self._store.async_save(self._data_to_save())
+        await self._store.async_flush()
 
     def _commit(self, rollcall: RollCall) -> RollCall:
         """Keep, save and announce a roll-call; its figures go on the incident."""
         self._rollcalls[rollcall.incident_id] = rollcall
-        self._stored[rollcall.incident_id] = rollcall.as_dict()
+        self._store.put(rollcall.incident_id, rollcall.as_dict())
         ended = [r.incident_id for r in self._rollcalls.values() if not r.active]
         for incident_id in ended[: max(0, len(ended) - MAX_ENDED)]:
-            del self._stored[incident_id]
+            self._store.drop(incident_id)
             for recipient in self._rollcalls.pop(incident_id).recipients.values():
                 self._tokens.pop(recipient.token, None)
-        snapshot = self._data_to_save()
-        self._store.async_delay_save(lambda: snapshot, 0)
+        self._store.save()
         # Only a change of the figures touches the incident (a delivery confirmed is not one).
         summary = rollcall.summary()
         incident = self.incidents.get(rollcall.incident_id)
