@@ -19,9 +19,6 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -62,6 +59,7 @@ from .engine.catalogue import Tier
 from .enterprises.options_flow import EnterpriseOptionsFlow
 from .linkage import hash_pin
 from .profile_form import InvalidProfile, ProfileFormMixin
+from .selectors import choice, seconds
 from .volunteers.options_flow import VolunteerOptionsFlow
 
 CONF_NEW_PIN = "new_pin"
@@ -69,29 +67,13 @@ CONF_CLEAR_PIN = "clear_pin"
 PIN_PATTERN = re.compile(r"\d{4,12}")
 
 
-def _seconds(minimum: float, maximum: float, step: float) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum, max=maximum, step=step, mode=NumberSelectorMode.BOX, unit_of_measurement="s"
-        )
-    )
-
-
-def _select(options: list[str], key: str, *, multiple: bool = False) -> SelectSelector:
-    return SelectSelector(
-        SelectSelectorConfig(
-            options=options, translation_key=key, multiple=multiple, mode=SelectSelectorMode.LIST
-        )
-    )
-
-
 # The linkage page's fields (its PIN fields are write-only: never filled from the options).
 _LINKAGE_SCHEMA = vol.Schema(
     {
-        vol.Required(CONF_LINKAGE_SCOPE): _select(["building", "park"], CONF_LINKAGE_SCOPE),
-        vol.Required(CONF_LINKAGE_CONFIRMATION): _select(["single", "two_signal"], CONF_LINKAGE_CONFIRMATION),
-        vol.Optional(CONF_LINKAGE_TRIGGERS): _select(["smoke", "gas"], CONF_LINKAGE_TRIGGERS, multiple=True),
-        vol.Required(CONF_LINKAGE_TEST_DURATION): _seconds(1, 600, 1),
+        vol.Required(CONF_LINKAGE_SCOPE): choice(["building", "park"], CONF_LINKAGE_SCOPE),
+        vol.Required(CONF_LINKAGE_CONFIRMATION): choice(["single", "two_signal"], CONF_LINKAGE_CONFIRMATION),
+        vol.Optional(CONF_LINKAGE_TRIGGERS): choice(["smoke", "gas"], CONF_LINKAGE_TRIGGERS, multiple=True),
+        vol.Required(CONF_LINKAGE_TEST_DURATION): seconds(1, 600, 1),
         vol.Optional(CONF_NEW_PIN): TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD)),
         vol.Optional(CONF_CLEAR_PIN, default=False): BooleanSelector(),
     }
@@ -99,15 +81,15 @@ _LINKAGE_SCHEMA = vol.Schema(
 # The polling page's fields; built once, as it depends on nothing but the constants.
 _POLLING_SCHEMA = vol.Schema(
     {
-        vol.Required(CONF_INTERVAL[Tier.SAFETY]): _seconds(MIN_INTERVAL, 3600, 0.05),
-        vol.Required(CONF_INTERVAL[Tier.FAST]): _seconds(MIN_INTERVAL, 3600, 0.05),
-        vol.Required(CONF_INTERVAL[Tier.NORMAL]): _seconds(MIN_INTERVAL, 86400, 0.05),
-        vol.Required(CONF_INTERVAL[Tier.SLOW]): _seconds(MIN_INTERVAL, 86400, 0.05),
+        vol.Required(CONF_INTERVAL[Tier.SAFETY]): seconds(MIN_INTERVAL, 3600, 0.05),
+        vol.Required(CONF_INTERVAL[Tier.FAST]): seconds(MIN_INTERVAL, 3600, 0.05),
+        vol.Required(CONF_INTERVAL[Tier.NORMAL]): seconds(MIN_INTERVAL, 86400, 0.05),
+        vol.Required(CONF_INTERVAL[Tier.SLOW]): seconds(MIN_INTERVAL, 86400, 0.05),
         vol.Required(CONF_MAX_GAP): NumberSelector(
             NumberSelectorConfig(min=0, max=MAX_MAX_GAP, step=1, mode=NumberSelectorMode.BOX)
         ),
-        vol.Required(CONF_OFFLINE_THRESHOLD): _seconds(0, 86400, 1),
-        vol.Required(CONF_OFFLINE_RETRY): _seconds(1, 3600, 1),
+        vol.Required(CONF_OFFLINE_THRESHOLD): seconds(0, 86400, 1),
+        vol.Required(CONF_OFFLINE_RETRY): seconds(1, 3600, 1),
         vol.Required(CONF_AUDIT_SIZE): NumberSelector(
             NumberSelectorConfig(min=100, max=1_000_000, step=1, mode=NumberSelectorMode.BOX)
         ),
@@ -165,7 +147,7 @@ class SmartParkOptionsFlow(ProfileFormMixin, EnterpriseOptionsFlow, VolunteerOpt
             {
                 vol.Required(CONF_BROADCAST_ALTERNATION): BooleanSelector(),
                 # GB 50116-2013 §4.8.6/§4.8.9: bells 8-20 s, then the message once or twice.
-                vol.Required(CONF_BROADCAST_BELL_SECONDS): _seconds(8, 20, 1),
+                vol.Required(CONF_BROADCAST_BELL_SECONDS): seconds(8, 20, 1),
                 vol.Required(CONF_BROADCAST_MESSAGE_REPEATS): NumberSelector(
                     NumberSelectorConfig(min=1, max=2, step=1, mode=NumberSelectorMode.SLIDER)
                 ),

@@ -20,7 +20,6 @@ from homeassistant.helpers.selector import (
     NumberSelectorMode,
     SelectOptionDict,
     SelectSelector,
-    SelectSelectorConfig,
     SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
@@ -28,6 +27,7 @@ from homeassistant.helpers.selector import (
     TimeSelector,
 )
 
+from ..selectors import choice, seconds
 from .model import LANGUAGES, WEEKDAYS, Role, Shift, Volunteer
 from .options import (
     CONF_DISPATCH_KINDS,
@@ -52,32 +52,24 @@ FORM_FIELDS: Final = ("name", "role", "building", "enterprise", "phone", "langua
 SHIFT_FIELDS: Final = ("shift_days", "shift_start", "shift_end")
 
 
-def _select(
+def dropdown(
     options: list[SelectOptionDict] | list[str], key: str | None = None, *, multiple: bool = False
 ) -> SelectSelector:
-    config = SelectSelectorConfig(options=options, multiple=multiple, mode=SelectSelectorMode.DROPDOWN)
-    if key is not None:
-        config["translation_key"] = key
-    return SelectSelector(config)
-
-
-def _seconds(minimum: float, maximum: float) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="s"
-        )
-    )
+    """A drop-down: the roster's lists (users, buildings, enterprises) can be long."""
+    return choice(options, key, multiple=multiple, mode=SelectSelectorMode.DROPDOWN)
 
 
 SETTINGS_SCHEMA: Final = vol.Schema(
     {
-        vol.Optional(CONF_DISPATCH_KINDS): _select(DISPATCH_KINDS, "volunteer_dispatch_kinds", multiple=True),
+        vol.Optional(CONF_DISPATCH_KINDS): dropdown(
+            DISPATCH_KINDS, "volunteer_dispatch_kinds", multiple=True
+        ),
         vol.Required(CONF_QUORUM): NumberSelector(
             NumberSelectorConfig(min=1, max=50, step=1, mode=NumberSelectorMode.BOX)
         ),
         # Zero turns a step off.
-        vol.Required(CONF_REPEAT_AFTER): _seconds(0, 3600),
-        vol.Required(CONF_ESCALATE_AFTER): _seconds(0, 3600),
+        vol.Required(CONF_REPEAT_AFTER): seconds(0, 3600),
+        vol.Required(CONF_ESCALATE_AFTER): seconds(0, 3600),
         vol.Required(CONF_HELP_BROADCAST): BooleanSelector(),
         vol.Required(CONF_RELAY_REACHABLE): BooleanSelector(),
         vol.Optional(CONF_NOTIFY_SERVICE): TextSelector(),
@@ -153,12 +145,12 @@ class VolunteerOptionsFlow(OptionsFlow):
         return vol.Schema(
             {
                 vol.Optional("name"): TextSelector(),
-                vol.Required("role"): _select([r.value for r in Role], "volunteer_role"),
-                vol.Optional("building"): _select(buildings),
-                vol.Optional("enterprise"): _select(enterprises),
+                vol.Required("role"): dropdown([r.value for r in Role], "volunteer_role"),
+                vol.Optional("building"): dropdown(buildings),
+                vol.Optional("enterprise"): dropdown(enterprises),
                 vol.Optional("phone"): TextSelector(TextSelectorConfig(type=TextSelectorType.TEL)),
-                vol.Optional("language"): _select(list(LANGUAGES)),
-                vol.Optional("shift_days"): _select(list(WEEKDAYS), "weekday", multiple=True),
+                vol.Optional("language"): dropdown(list(LANGUAGES)),
+                vol.Optional("shift_days"): dropdown(list(WEEKDAYS), "weekday", multiple=True),
                 vol.Optional("shift_start"): TimeSelector(),
                 vol.Optional("shift_end"): TimeSelector(),
             }
@@ -171,7 +163,7 @@ class VolunteerOptionsFlow(OptionsFlow):
         if user_input is not None:
             self._volunteer_user = user_input["user_id"]
             return await self.async_step_volunteer_form()
-        schema = vol.Schema({vol.Required("user_id"): _select(await self._user_options())})
+        schema = vol.Schema({vol.Required("user_id"): dropdown(await self._user_options())})
         return self.async_show_form(step_id="volunteer_add", data_schema=schema)
 
     async def async_step_volunteer_form(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -226,7 +218,7 @@ class VolunteerOptionsFlow(OptionsFlow):
             )
         options = [SelectOptionDict(value=v.user_id, label=v.name) for v in volunteers]
         return self.async_show_form(
-            step_id="volunteer_remove", data_schema=vol.Schema({vol.Required("user_id"): _select(options)})
+            step_id="volunteer_remove", data_schema=vol.Schema({vol.Required("user_id"): dropdown(options)})
         )
 
 
