@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from . import gbt26875 as codec
+from .peers import PeerServer
 from .storage import Storage
 
 _LOGGER = logging.getLogger(__name__)
@@ -49,15 +51,14 @@ class Device:
     waiting: dict[int, asyncio.Future[codec.Packet]] = field(default_factory=dict)
 
 
-class GBT26875Server:
+class GBT26875Server(PeerServer):
     def __init__(self, storage: Storage, address: int = CENTRE_ADDRESS, idle_timeout: float = 900.0) -> None:
+        super().__init__()
         self.storage = storage
         self.address = address
         # A device sends at least a heartbeat every 20-30 s: a connection silent this long is dead.
         self.idle_timeout = idle_timeout
-        self._server: asyncio.Server | None = None
         self.devices: dict[int, Device] = {}
-        self._conn_tasks: set[asyncio.Task[None]] = set()
         self._serial = 0
         # Test knobs: swallow the next N uploads unanswered / deny the next N uploads / wait after storing
         # before confirming (a confirm still on its way when the device dies).
@@ -65,22 +66,8 @@ class GBT26875Server:
         self.deny_uploads = 0
         self.confirm_delay = 0.0
 
-    async def start(self, host: str, port: int) -> int:
-        self._server = await asyncio.start_server(self._handle, host, port)
-        return int(self._server.sockets[0].getsockname()[1])
-
-    async def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.close()
-        for device in self.devices.values():
-            if device.writer is not None:
-                device.writer.close()
-        for task in list(self._conn_tasks):
-            task.cancel()
-        await asyncio.gather(*self._conn_tasks, return_exceptions=True)
-        await self._server.wait_closed()
-        self._server = None
+    def _writers(self) -> Iterable[asyncio.StreamWriter | None]:
+        return (device.writer for device in self.devices.values())
 
     def summary(self) -> list[dict[str, Any]]:
         return [

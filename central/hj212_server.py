@@ -11,10 +11,12 @@ import contextlib
 import logging
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .peers import PeerServer
 from .storage import Storage
 
 _LOGGER = logging.getLogger(__name__)
@@ -123,7 +125,9 @@ class Station:
     exchanges: dict[str, asyncio.Queue[Frame]] = field(default_factory=dict)
 
 
-class HJ212Server:
+class HJ212Server(PeerServer):
+    stream_limit = MAX_FRAME * 4
+
     def __init__(
         self,
         storage: Storage,
@@ -131,33 +135,19 @@ class HJ212Server:
         pw: str = "123456",
         idle_timeout: float = 900.0,
     ) -> None:
+        super().__init__()
         self._storage = storage
         # A connection that sends nothing for this long is closed: half-open TCP sessions (a station that lost
         # power) and idle probes must not hold a slot forever. Stations send at least every few minutes.
         self.idle_timeout = idle_timeout
         self._passwords = passwords or {}  # MN -> PW; empty accepts every station
         self._pw = pw
-        self._server: asyncio.Server | None = None
         self.stations: dict[str, Station] = {}
-        self._conn_tasks: set[asyncio.Task[None]] = set()
         # Test knob: swallow the next N data packets without answering, to exercise retransmission.
         self.drop_replies = 0
 
-    async def start(self, host: str, port: int) -> int:
-        self._server = await asyncio.start_server(self._handle, host, port, limit=MAX_FRAME * 4)
-        return int(self._server.sockets[0].getsockname()[1])
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            for st in self.stations.values():
-                if st.writer is not None:
-                    st.writer.close()
-            for task in list(self._conn_tasks):
-                task.cancel()
-            await asyncio.gather(*self._conn_tasks, return_exceptions=True)
-            await self._server.wait_closed()
-            self._server = None
+    def _writers(self) -> Iterable[asyncio.StreamWriter | None]:
+        return (station.writer for station in self.stations.values())
 
     def summary(self) -> list[dict[str, Any]]:
         return [
