@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # PY314_DEBS names an offline cache of them).
 
 NEXT_VENV ?= .venv-ha-next
-.PHONY: venv test lint typecheck pytest browser forward-check demo bench clean blueprints
+.PHONY: venv test lint typecheck pytest browser services forward-check demo bench clean blueprints
 
 $(VENV)/.installed: requirements_test.txt constraints/ha-2026.10.4.txt
 	scripts/venv.sh $(VENV)
@@ -47,7 +47,17 @@ browser:
 		{ apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }; } } || \
 		echo "chromium or fonts-noto-cjk missing: the browser tests (tests/browser) will fail"
 
-pytest: venv browser
+# Brokers and databases the tests start on loopback (tests/sync/brokers.py runs Debian's mosquitto).
+# Installed when we may (root with apt-get), as for the browser.
+SERVICE_DEBS := mosquitto
+services:
+	@dpkg -s $(SERVICE_DEBS) >/dev/null 2>&1 || \
+		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		{ apt-get install -y -qq $(SERVICE_DEBS) >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq $(SERVICE_DEBS) >/dev/null; }; } } || \
+		echo "$(SERVICE_DEBS): not all installed; the tests that start them (tests/sync) will fail"
+
+pytest: venv browser services
 	$(VENV)/bin/pytest --cov --cov-report=term -p no:cacheprovider $(PYTEST_ARGS)
 
 forward-check: $(NEXT_VENV)/.installed
