@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from . import district_api
 from .gbt26875_server import CENTRE_ADDRESS, GBT26875Server, add_routes
 from .hj212_server import HJ212Server
 from .ingest import GBT26875_SUMMARY_KEY, HJ212_SUMMARY_KEY, IngestSettings, make_app
@@ -53,6 +54,7 @@ class Central:
         app[HJ212_SUMMARY_KEY] = self.hj212.summary
         app[GBT26875_SUMMARY_KEY] = self.gbt26875.summary
         add_routes(app, self.gbt26875, self.settings.token)
+        district_api.add_routes(app)
         # The signature covers the body as sent (gzip), so aiohttp must hand it over undecompressed.
         self._runner = web.AppRunner(app, access_log=None, auto_decompress=False)
         await self._runner.setup()

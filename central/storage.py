@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +28,13 @@ CREATE TABLE IF NOT EXISTS gbt26875 (
   idx INTEGER NOT NULL, record TEXT NOT NULL, received_at REAL NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS gbt26875_identity ON gbt26875(device, serial, type, idx, record);
 """
+# A data field the district queries may rank or group by (interpolated into a JSON path, so kept plain).
+_FIELD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def _record(r: Sequence[Any]) -> dict[str, Any]:
+    """A records row (id, park_id, kind, ts, data, batch_id) as the API's dict."""
+    return {"id": r[0], "park_id": r[1], "kind": r[2], "ts": r[3], "data": json.loads(r[4]), "batch_id": r[5]}
 
 
 class Storage:
@@ -209,17 +217,42 @@ class Storage:
             params.append(kind)
         sql += " ORDER BY received_at, id LIMIT ?"
         params.append(limit)
-        return [
-            {
-                "id": r[0],
-                "park_id": r[1],
-                "kind": r[2],
-                "ts": r[3],
-                "data": json.loads(r[4]),
-                "batch_id": r[5],
-            }
-            for r in await self._query(sql, params)
-        ]
+        return [_record(r) for r in await self._query(sql, params)]
+
+    # --- district view (central/district.py); storage_pg.py mirrors these signatures -----------------------
+    async def park_ids(self) -> list[str]:
+        """Every park that delivered a batch, sorted."""
+        return [r[0] for r in await self._query("SELECT DISTINCT park_id FROM batches ORDER BY park_id")]
+
+    async def latest_records(
+        self, kind: str, key: str | None = "id", order: str | None = "updated_at"
+    ) -> list[dict[str, Any]]:
+        """The newest record of each (park_id, data[key]) of one kind (key None: of each park), newest by
+        data[order] (ISO text; None: by ts), then ts, then arrival. Same dicts as :meth:`records`."""
+        for name in (key, order):
+            if name is not None and _FIELD_RE.fullmatch(name) is None:
+                raise ValueError(f"not a data field name: {name!r}")
+        part = "park_id" + (", json_extract(data, ?)" if key else "")
+        rank = ("json_extract(data, ?) DESC, " if order else "") + "ts DESC, received_at DESC, id DESC"
+        params = [*([f"$.{key}"] if key else []), *([f"$.{order}"] if order else []), kind]
+        sql = (
+            "SELECT id, park_id, kind, ts, data, batch_id FROM (SELECT *, ROW_NUMBER() OVER"
+            f" (PARTITION BY {part} ORDER BY {rank}) AS n FROM records WHERE kind = ?) WHERE n = 1"
+            " ORDER BY park_id, id"
+        )
+        return [_record(r) for r in await self._query(sql, params)]
+
+    async def counter_readings(self, device_class: str, since: str) -> list[dict[str, Any]]:
+        """Readings of the cumulative counters (telemetry with state_class total_increasing) of one device
+        class with ts >= ``since`` (ISO, UTC): park_id, entity_id, ts, state, unit, by park, entity and ts."""
+        sql = (
+            "SELECT park_id, json_extract(data, '$.entity_id') AS e, ts, json_extract(data, '$.state'),"
+            " json_extract(data, '$.attributes.unit_of_measurement') FROM records WHERE kind = 'telemetry'"
+            " AND ts >= ? AND json_extract(data, '$.attributes.device_class') = ?"
+            " AND json_extract(data, '$.attributes.state_class') = 'total_increasing' ORDER BY park_id, e, ts"
+        )
+        keys = ("park_id", "entity_id", "ts", "state", "unit")
+        return [dict(zip(keys, r, strict=True)) for r in await self._query(sql, (since, device_class))]
 
     async def hj212_rows(self, cn: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT mn, cn, data_time, qn, st, cp FROM hj212"
