@@ -40,6 +40,11 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         help="test knob: delay each GB/T 26875.3 confirm (s)",
     )
     p.add_argument("--db", default="central.sqlite3")
+    p.add_argument(
+        "--pg",
+        metavar="DSN",
+        help="store in PostgreSQL (libpq DSN or URL; as the MQTT consumers) instead of the SQLite --db",
+    )
     p.add_argument("--max-skew", type=float, default=300.0, help="accepted clock difference, seconds")
     p.add_argument(
         "--ack-delay", type=float, default=0.0, help="test knob: delay each ack by this many seconds"
@@ -85,6 +90,7 @@ async def _run(ns: argparse.Namespace) -> None:
         ssl_context=ctx,
         hj212_idle_timeout=ns.hj212_idle_timeout,
         gbt26875_address=ns.gbt26875_address,
+        pg_dsn=ns.pg,
     )
     central.gbt26875.confirm_delay = ns.gbt26875_confirm_delay
     await central.start(

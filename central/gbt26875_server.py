@@ -26,7 +26,7 @@ from aiohttp import web
 
 from . import gbt26875 as codec
 from .peers import PeerServer
-from .storage import Storage
+from .store import CentralStore
 
 _LOGGER = logging.getLogger(__name__)
 CENTRE_ADDRESS = 0x000000015B38  # the address in the standard's examples
@@ -52,7 +52,9 @@ class Device:
 
 
 class GBT26875Server(PeerServer):
-    def __init__(self, storage: Storage, address: int = CENTRE_ADDRESS, idle_timeout: float = 900.0) -> None:
+    def __init__(
+        self, storage: CentralStore, address: int = CENTRE_ADDRESS, idle_timeout: float = 900.0
+    ) -> None:
         super().__init__()
         self.storage = storage
         self.address = address

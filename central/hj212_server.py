@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from .peers import PeerServer
-from .storage import Storage
+from .store import CentralStore
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class HJ212Server(PeerServer):
 
     def __init__(
         self,
-        storage: Storage,
+        storage: CentralStore,
         passwords: dict[str, str] | None = None,
         pw: str = "123456",
         idle_timeout: float = 900.0,

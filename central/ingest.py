@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .storage import Storage
+from .store import CentralStore
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ _ID_RE = re.compile(r"[A-Za-z0-9._:\-]{1,200}")
 _TS_RE = re.compile(r"[0-9]{1,12}")
 MAX_DEPTH = 32
 LIMIT_MAX = 10_000
-STORAGE_KEY: web.AppKey[Storage] = web.AppKey("storage", Storage)
+STORAGE_KEY: web.AppKey[CentralStore] = web.AppKey("storage")
 SETTINGS_KEY: web.AppKey[IngestSettings] = web.AppKey("settings")
 
 
@@ -252,7 +252,7 @@ HJ212_SUMMARY_KEY: web.AppKey[Any] = web.AppKey("hj212_summary")
 GBT26875_SUMMARY_KEY: web.AppKey[Any] = web.AppKey("gbt26875_summary")
 
 
-def make_app(storage: Storage, settings: IngestSettings) -> web.Application:
+def make_app(storage: CentralStore, settings: IngestSettings) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[STORAGE_KEY] = storage
     app[SETTINGS_KEY] = settings

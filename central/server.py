@@ -14,6 +14,13 @@ from .gbt26875_server import CENTRE_ADDRESS, GBT26875Server, add_routes
 from .hj212_server import HJ212Server
 from .ingest import GBT26875_SUMMARY_KEY, HJ212_SUMMARY_KEY, IngestSettings, make_app
 from .storage import Storage
+from .store import CentralStore
+
+
+def _pg_storage(dsn: str) -> CentralStore:
+    from .storage_pg import PgStorage  # psycopg only when asked for
+
+    return PgStorage(dsn)
 
 
 class Central:
@@ -26,8 +33,10 @@ class Central:
         ssl_context: ssl.SSLContext | None = None,
         hj212_idle_timeout: float = 900.0,
         gbt26875_address: int = CENTRE_ADDRESS,
+        pg_dsn: str | None = None,
     ) -> None:
-        self.storage = Storage(db_path)
+        # PostgreSQL (the scale-out store the MQTT consumers share) when a DSN is given, else SQLite.
+        self.storage: CentralStore = Storage(db_path) if pg_dsn is None else _pg_storage(pg_dsn)
         self.settings = settings
         self.hj212 = HJ212Server(self.storage, hj212_passwords, idle_timeout=hj212_idle_timeout)
         self.gbt26875 = GBT26875Server(self.storage, gbt26875_address)
