@@ -96,7 +96,7 @@ def incidents(latest: Records) -> dict[str, dict[str, Any]]:
         park = str(record.get("park_id"))
         entry = out.setdefault(park, {"open": 0, "acknowledged": 0, "by_kind": {}, "oldest_open_at": None})
         data = _data(record)
-        if data.get("closed_at") or data.get("state") == "closed":
+        if "id" not in data or data.get("closed_at") or data.get("state") == "closed":
             continue
         entry["open"] += 1
         if data.get("acknowledged_at") or data.get("state") == "acknowledged":
