@@ -11,22 +11,33 @@ Usage::
 
 Options: ``users={"name": "password"}`` turns anonymous access off and writes a password file;
 ``autosave_interval`` (s) bounds what a kill loses; ``extra`` lines go into the config as they are. As a
-context manager it starts and stops. The ``mosquitto`` pytest fixture gives a started broker per test
-(import it into a test module: ``from tests.sync.brokers import mosquitto  # noqa: F401``).
+context manager it starts and stops; a per-test fixture is three lines::
+
+    @pytest.fixture
+    def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+        with Mosquitto(tmp_path) as b:
+            yield b
+
+Also here: ``Recorder`` (an aiomqtt subscriber keeping every message it got, in order) and ``AckHoldingProxy``
+(a TCP proxy between an MQTT client and the broker that forwards everything but can hold back the broker's
+PUBACKs, to catch a client between publish and acknowledgement).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import shutil
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-import pytest
+import aiomqtt
 
 BINARY = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -147,8 +158,118 @@ class Mosquitto:
         self.stop()
 
 
-@pytest.fixture
-def mosquitto(tmp_path: Path, socket_enabled: None) -> Iterator[Mosquitto]:
-    """A started anonymous broker on a free loopback port; stopped after the test."""
-    with Mosquitto(tmp_path) as broker:
-        yield broker
+class Recorder:
+    """Subscribes to ``topic`` (QoS 1) and keeps ``(topic, payload)`` of every message, in arrival order.
+
+    ``session`` names a persistent session (clean_session False, QoS 1): the broker keeps the subscription and
+    queues messages while the recorder is away, e.g. across a graceful broker restart (it reconnects)."""
+
+    def __init__(self, port: int, topic: str = "#", session: str | None = None) -> None:
+        self.port = port
+        self.topic = topic
+        self.session = session
+        self.messages: list[tuple[str, bytes]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def start(self) -> Recorder:
+        self._task = asyncio.create_task(self._run())
+        await asyncio.wait_for(self._ready.wait(), 10)
+        return self
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                async with aiomqtt.Client(
+                    "127.0.0.1",
+                    self.port,
+                    identifier=self.session,
+                    clean_session=False if self.session else None,
+                ) as client:
+                    await client.subscribe(self.topic, qos=1)
+                    self._ready.set()
+                    async for message in client.messages:
+                        self.messages.append((str(message.topic), bytes(message.payload)))
+            except aiomqtt.MqttError:
+                await asyncio.sleep(0.1)
+
+    def docs(self, topic: str) -> list[Any]:
+        """The JSON payloads received on ``topic``."""
+        return [json.loads(p) for t, p in self.messages if t == topic]
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+PUBLISH, PUBACK = 3, 4
+
+
+async def _packets(reader: asyncio.StreamReader) -> Any:
+    """MQTT control packets (fixed header + remaining length varint + body) as raw bytes."""
+    while True:
+        head = await reader.readexactly(1)
+        length, shift, raw_len = 0, 0, b""
+        while True:
+            byte = await reader.readexactly(1)
+            raw_len += byte
+            length |= (byte[0] & 0x7F) << shift
+            shift += 7
+            if not byte[0] & 0x80:
+                break
+        yield head + raw_len + await reader.readexactly(length)
+
+
+class AckHoldingProxy:
+    """127.0.0.1:``port`` -> the broker. While ``hold`` is set, PUBACKs from the broker are kept back (never
+    forwarded); everything else passes. ``publishes`` counts PUBLISH packets the client sent through."""
+
+    def __init__(self, broker_port: int) -> None:
+        self.broker_port = broker_port
+        self.hold = False
+        self.held = 0
+        self.publishes = 0
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        return self.port
+
+    async def _serve(self, c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter) -> None:
+        b_reader, b_writer = await asyncio.open_connection("127.0.0.1", self.broker_port)
+        self._writers |= {c_writer, b_writer}
+        up = asyncio.create_task(self._pump(c_reader, b_writer, upstream=True))
+        down = asyncio.create_task(self._pump(b_reader, c_writer, upstream=False))
+        self._tasks |= {up, down}
+        await asyncio.wait([up, down], return_when=asyncio.FIRST_COMPLETED)
+        for task in (up, down):
+            task.cancel()
+        for writer in (c_writer, b_writer):
+            writer.close()
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: bool) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            async for packet in _packets(reader):
+                kind = packet[0] >> 4
+                if upstream and kind == PUBLISH:
+                    self.publishes += 1
+                if not upstream and kind == PUBACK and self.hold:
+                    self.held += 1
+                    continue
+                writer.write(packet)
+                await writer.drain()
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for writer in self._writers:
+            writer.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,4 +1,9 @@
-"""Wires the pieces: HA source -> intake -> outbox -> HTTP uplink (+ HJ 212, GB/T 26875.3 uplinks) and status.
+"""Wires the pieces: HA source -> intake -> outbox -> HTTP or MQTT uplink (+ HJ 212, GB/T 26875.3 uplinks) and
+status.
+
+The outbox has one drain: the MQTT uplink when ``mqtt.enabled``, else the HTTP uplink (both delete a record
+on its acknowledgement, so two drains would race for the same rows). HJ 212 and GB/T 26875.3 keep their own
+queues.
 
 The long-running pieces run in one ``asyncio.TaskGroup``: if any of them dies (or returns, which none should),
 the others are cancelled, ``/status`` answers 500 and ``python -m park_sync`` exits non-zero, so the
@@ -26,6 +31,7 @@ from .status import StatusServer
 from .uplink_gbt26875 import GBT26875Uplink
 from .uplink_hj212 import HJ212Uplink
 from .uplink_http import HttpUplink
+from .uplink_mqtt import MQTTUplink
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -84,6 +90,7 @@ class ParkSync:
         self.session: aiohttp.ClientSession | None = None
         self.ha: HASource | None = None
         self.http: HttpUplink | None = None
+        self.mqtt: MQTTUplink | None = None
         self.hj212: HJ212Uplink | None = None
         self.gbt26875: GBT26875Uplink | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -116,7 +123,7 @@ class ParkSync:
             "version": __version__,
             "park_id": self.options.park_id,
             "uptime": round(time.time() - self.started_at, 1),
-            "central": self.http.status() if self.http else {"state": "unknown"},
+            "central": self.drain.status() if self.drain else {"state": "unknown"},
             "outbox": {
                 "pending": self.outbox.pending,
                 "capacity": self.outbox.max_records,
@@ -132,19 +139,31 @@ class ParkSync:
             "tasks": {"failed": self.task_failure},
         }
 
+    def _rpc_status(self) -> dict[str, Any]:
+        """The status snapshot an RPC ``status`` gets: the status page's (which holds no personal data)."""
+        return self.status()
+
     async def requeue_dead_letters(self, ids: list[str] | None = None) -> int:
         n = await self.outbox.requeue_dead(ids)
         if ids is None and self.gbt26875 is not None:
             n += await self.gbt26875.requeue_dead()
         _LOGGER.warning("%d dead letter(s) moved back to the outbox for another try", n)
-        if self.http is not None:
-            self.http.flush()
+        if self.drain is not None:
+            self.drain.flush()
         return n
+
+    @property
+    def drain(self) -> HttpUplink | MQTTUplink | None:
+        """The uplink that empties the outbox."""
+        return self.mqtt or self.http
 
     async def start(self) -> None:
         await self.outbox.open()
         self.session = aiohttp.ClientSession()
-        self.http = HttpUplink(self.options, self.outbox, self.session, on_acked=self._uploaded)
+        if self.options.mqtt.enabled:
+            self.mqtt = MQTTUplink(self.options, self.outbox, self._rpc_status, on_acked=self._uploaded)
+        else:
+            self.http = HttpUplink(self.options, self.outbox, self.session, on_acked=self._uploaded)
         observers: list[Callable[[dict[str, Any]], None]] = []
         if self.options.hj212.enabled:
             self.hj212 = HJ212Uplink(self.options.hj212, self.outbox)
@@ -175,10 +194,13 @@ class ParkSync:
             await self.status_server.start(self._status_host, self.options.status_port)
         jobs: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
             "intake": self.intake.run,
-            "http": self.http.run,
             "ha": self.ha.run,
             "health": self._health_loop,
         }
+        if self.mqtt is not None:
+            jobs["mqtt"] = self.mqtt.run
+        elif self.http is not None:
+            jobs["http"] = self.http.run
         if self.hj212 is not None:
             jobs["hj212"] = self.hj212.run
         if self.gbt26875 is not None:
@@ -188,7 +210,7 @@ class ParkSync:
             "park_sync %s started: park %s -> %s, outbox %s (%d pending), status port %s",
             __version__,
             self.options.park_id,
-            self.options.central_url,
+            self.mqtt.url if self.mqtt else self.options.central_url,
             self.options.outbox_path,
             self.outbox.pending,
             self.status_server.port or "off",

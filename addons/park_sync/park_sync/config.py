@@ -67,6 +67,26 @@ class GBT26875Options:
 
 
 @dataclass(slots=True, frozen=True)
+class MQTTOptions:
+    """The MQTT uplink in the ThingsBoard gateway shape (docs/mqtt.md); when enabled it drains the outbox
+    instead of the HTTP uplink."""
+
+    enabled: bool = False
+    host: str = ""
+    port: int = 0  # 0: 8883 with TLS, else 1883
+    token: str = ""  # the park's access token, sent as the MQTT user name
+    tls: bool = False
+    ca_cert: str = ""
+    keepalive: int = 60
+    # ThingsBoard's MQTT transport refuses larger messages by default (NETTY_MAX_PAYLOAD_SIZE 65536).
+    max_message_bytes: int = 65536
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (8883 if self.tls else 1883)
+
+
+@dataclass(slots=True, frozen=True)
 class Options:
     park_id: str
     central_url: str
@@ -88,6 +108,7 @@ class Options:
     send_personal_data: bool = False
     hj212: HJ212Options = HJ212Options()
     gbt26875: GBT26875Options = GBT26875Options()
+    mqtt: MQTTOptions = MQTTOptions()
 
 
 _ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
@@ -159,9 +180,11 @@ class _Reader:
 
 def parse_options(raw: Any) -> Options:
     r = _Reader(raw, "")
-    url = r.text("central_url")
+    # With the MQTT uplink on, it drains the outbox and the HTTP central's settings become optional.
+    mqtt = _parse_mqtt(r.sub("mqtt"))
+    url = r.text("central_url", "" if mqtt.enabled else None)
     parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    if (url or not mqtt.enabled) and (parsed.scheme not in ("http", "https") or not parsed.hostname):
         raise OptionsError("central_url", "must be an http:// or https:// URL with a host")
     ca_cert = r.text("ca_cert", "")
     if ca_cert and not Path(ca_cert).is_file():
@@ -172,12 +195,13 @@ def parse_options(raw: Any) -> Options:
         if "." not in eid:
             raise OptionsError(f"entity_filter.entity_ids[{i}]", "must be an entity id like sensor.x")
     ef.done()
-    token = r.text("central_token")
-    secret = r.text("hmac_secret")
-    if not token:
-        raise OptionsError("central_token", "required")
-    if len(secret) < 16:
-        raise OptionsError("hmac_secret", "must be at least 16 characters")
+    token = r.text("central_token", "" if mqtt.enabled else None)
+    secret = r.text("hmac_secret", "" if mqtt.enabled else None)
+    if not mqtt.enabled or url:
+        if not token:
+            raise OptionsError("central_token", "required")
+        if len(secret) < 16:
+            raise OptionsError("hmac_secret", "must be at least 16 characters")
     level = r.text("log_level", "info").lower()
     if level not in _LOG_LEVELS:
         raise OptionsError("log_level", f"must be one of {', '.join(_LOG_LEVELS)}")
@@ -201,10 +225,45 @@ def parse_options(raw: Any) -> Options:
         send_personal_data=r.boolean("send_personal_data", False),
         hj212=_parse_hj212(r.sub("hj212")),
         gbt26875=_parse_gbt26875(r.sub("gbt26875")),
+        mqtt=mqtt,
     )
     if opts.retry_max_seconds < opts.retry_initial_seconds:
         raise OptionsError("retry_max_seconds", "must not be less than retry_initial_seconds")
+    if mqtt.enabled and ":" in opts.park_id:
+        # Device names are <park_id>:<device>: the platform splits them at the first colon.
+        raise OptionsError("park_id", "must not contain ':' when mqtt.enabled")
     r.done()
+    return opts
+
+
+_HOST_RE = re.compile(r"^[A-Za-z0-9._\-]{1,253}$|^\[?[0-9A-Fa-f:.]{2,45}\]?$")
+
+
+def _parse_mqtt(m: _Reader) -> MQTTOptions:
+    opts = MQTTOptions(
+        enabled=m.boolean("enabled", False),
+        host=m.text("host", ""),
+        port=m.integer("port", 0, 0, 65535),
+        token=m.text("token", ""),
+        tls=m.boolean("tls", False),
+        ca_cert=m.text("ca_cert", ""),
+        keepalive=m.integer("keepalive", 60, 5, 3600),
+        max_message_bytes=m.integer("max_message_bytes", 65536, 1024, 256 * 1024 * 1024),
+    )
+    m.done()
+    if opts.host and not _HOST_RE.match(opts.host):
+        raise OptionsError("mqtt.host", "must be a host name or IP address (no scheme, no port)")
+    if opts.ca_cert:
+        if not opts.tls:
+            raise OptionsError("mqtt.ca_cert", "needs mqtt.tls: true")
+        if not Path(opts.ca_cert).is_file():
+            raise OptionsError("mqtt.ca_cert", "file not found")
+    if opts.token and any(c.isspace() or not c.isprintable() for c in opts.token):
+        raise OptionsError("mqtt.token", "must not contain spaces or control characters")
+    if opts.enabled:
+        for name in ("host", "token"):
+            if not getattr(opts, name):
+                raise OptionsError(f"mqtt.{name}", "required when mqtt.enabled")
     return opts
 
 

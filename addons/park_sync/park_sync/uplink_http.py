@@ -52,6 +52,31 @@ def make_ssl_context(ca_cert: str) -> ssl.SSLContext:
     return ctx
 
 
+async def wait_for_batch(outbox: Outbox, flush: asyncio.Event, max_records: int, max_seconds: float) -> None:
+    """Return when a batch should go: ``max_records`` pending, a flush asked for, or the oldest pending record
+    has waited ``max_seconds`` (shared by the outbox's drains: this uplink and the MQTT one)."""
+    while True:
+        pending = outbox.pending
+        if pending >= max_records or (pending and flush.is_set()):
+            return
+        flush.clear()
+        timeout: float | None = None
+        if pending:
+            oldest = await outbox.oldest_created()
+            if oldest is None:
+                continue
+            timeout = oldest + max_seconds - time.time()
+            if timeout <= 0:
+                return
+        outbox.changed.clear()
+        waiters = [asyncio.ensure_future(outbox.changed.wait()), asyncio.ensure_future(flush.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+
+
 class LinkDown(Exception):
     """The central did not take the batch; ``permanent``: a retry will not fix it (auth, validation)."""
 
@@ -173,29 +198,7 @@ class HttpUplink:
         )
 
     async def _wait_for_batch(self) -> None:
-        while True:
-            pending = self._outbox.pending
-            if pending >= self._o.batch_max_records or (pending and self._flush.is_set()):
-                return
-            self._flush.clear()
-            timeout: float | None = None
-            if pending:
-                oldest = await self._outbox.oldest_created()
-                if oldest is None:
-                    continue
-                timeout = oldest + self._o.batch_max_seconds - time.time()
-                if timeout <= 0:
-                    return
-            self._outbox.changed.clear()
-            waiters = [
-                asyncio.ensure_future(self._outbox.changed.wait()),
-                asyncio.ensure_future(self._flush.wait()),
-            ]
-            try:
-                await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for w in waiters:
-                    w.cancel()
+        await wait_for_batch(self._outbox, self._flush, self._o.batch_max_records, self._o.batch_max_seconds)
 
     def encode(self, batch: list[Stored]) -> tuple[str, bytes]:
         ids = [r.id for r in batch]

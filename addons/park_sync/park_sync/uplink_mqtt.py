@@ -1,0 +1,255 @@
+"""MQTT uplink in the ThingsBoard gateway shape: drains the outbox over one MQTT connection per park.
+
+QoS 1 throughout. A record leaves the outbox only after the PUBACK of the message that carried it: aiomqtt's
+``publish(qos=1)`` returns when paho-mqtt reports the message published, which for QoS 1 is its PUBACK. A lost
+connection (or a PUBACK later than ``request_timeout_seconds``) tears the session down, and the unacked
+records go again on the next connection: at least once, deduplicated by ``rid`` at the central.
+
+Each connection announces the park device first, then every device before its first data
+(``v1/gateway/connect``, awaited). RPC requests on ``v1/gateway/rpc`` for this park's devices are answered
+(``status``, ``ping``; anything else: ``method not allowed``); other parks' are ignored. Failures back off
+exponentially with jitter, the link state is logged once per transition and exposed in ``status``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiomqtt
+
+from .config import Options
+from .mqtt_map import (
+    CONNECT,
+    PARK_TYPE,
+    RPC,
+    Item,
+    Message,
+    connect_payload,
+    dumps,
+    pack,
+    to_item,
+)
+from .outbox import Outbox
+from .uplink_http import make_ssl_context, wait_for_batch
+
+_LOGGER = logging.getLogger(__name__)
+SAFE_METHODS = ("status", "ping")
+# CONNACK refusals a retry will not fix (MQTT 5 reason codes; paho maps 3.1.1's 2, 4 and 5 onto them).
+_REFUSED = {133: "client id refused", 134: "bad user name (token)", 135: "not authorized"}
+_HEADROOM = 64  # topic and packet header around a payload
+
+
+class MQTTUplink:
+    def __init__(
+        self,
+        options: Options,
+        outbox: Outbox,
+        status_fn: Callable[[], dict[str, Any]],
+        on_acked: Callable[[], None] | None = None,
+    ) -> None:
+        self._o = options
+        self._m = options.mqtt
+        self._outbox = outbox
+        self._status_fn = status_fn
+        self._on_acked = on_acked
+        self._flush = asyncio.Event()
+        self._announced: set[str] = set()  # devices connected on this MQTT connection
+        self._ours: set[str] = {options.park_id}  # every device this park ever announced (RPC routing)
+        self.url = f"{'mqtts' if self._m.tls else 'mqtt'}://{self._m.host}:{self._m.effective_port}"
+        self.state = "unknown"
+        self.last_error: str | None = None
+        self.down_since: float | None = None
+        self.last_success: float | None = None
+        self.failures = 0
+        self.connections = 0
+        self.sent_records = 0
+        self.sent_messages = 0
+        self.dead_lettered = 0
+        self.rpc = {"answered": 0, "refused": 0, "ignored": 0}
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "uplink": "mqtt",
+            "url": self.url,
+            "last_error": self.last_error,
+            "down_since": self.down_since,
+            "last_success": self.last_success,
+            "consecutive_failures": self.failures,
+            "connections": self.connections,
+            "sent_records": self.sent_records,
+            "sent_messages": self.sent_messages,
+            "devices": len(self._ours),
+            "rpc": dict(self.rpc),
+        }
+
+    def flush(self) -> None:
+        self._flush.set()
+
+    def client(self) -> aiomqtt.Client:
+        return aiomqtt.Client(
+            self._m.host,
+            self._m.effective_port,
+            identifier=f"park-sync-{self._o.park_id}",
+            username=self._m.token,
+            keepalive=self._m.keepalive,
+            timeout=self._o.request_timeout_seconds,
+            clean_session=True,  # the outbox is the only queue: nothing stale from a previous session
+            tls_context=make_ssl_context(self._m.ca_cert) if self._m.tls else None,
+        )
+
+    async def run(self) -> None:
+        while True:
+            permanent = False
+            try:
+                await self._session()
+            except* (aiomqtt.MqttError, OSError, TimeoutError) as group:
+                err = _first(group)
+                code = getattr(getattr(err, "rc", None), "value", None)
+                permanent = code in _REFUSED
+                self._mark_down(_REFUSED[code] if permanent and code is not None else _describe(err))
+            await asyncio.sleep(self._backoff(permanent))
+
+    async def _session(self) -> None:
+        async with self.client() as client:
+            self._announced.clear()
+            self.connections += 1
+            self._mark_up()
+            await client.subscribe(RPC, qos=1)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._drain(client))
+                group.create_task(self._serve_rpc(client))
+
+    # --- uplink ---------------------------------------------------------------------------------------------
+    async def _drain(self, client: aiomqtt.Client) -> None:
+        await self._announce(client, {self._o.park_id: PARK_TYPE})
+        while True:
+            o = self._o
+            await wait_for_batch(self._outbox, self._flush, o.batch_max_records, o.batch_max_seconds)
+            batch = await self._outbox.peek(self._o.batch_max_records, self._o.batch_max_bytes)
+            if not batch:
+                continue
+            items = [to_item(self._o.park_id, r, self._o.send_personal_data) for r in batch]
+            limit = self._m.max_message_bytes - _HEADROOM
+            if any(i.size > limit for i in items):
+                await self._set_aside([i for i in items if i.size > limit])
+                continue
+            messages = list(pack(items, limit))
+            devices = {d: t for m in messages for d, t in m.devices.items() if d not in self._announced}
+            await self._announce(client, devices)
+            async with asyncio.TaskGroup() as group:
+                for message in messages:
+                    group.create_task(self._publish(client, message))
+            if self._on_acked is not None:
+                self._on_acked()
+
+    async def _announce(self, client: aiomqtt.Client, devices: dict[str, str]) -> None:
+        """``v1/gateway/connect`` for each device, all acked before any of their data goes."""
+        async with asyncio.TaskGroup() as group:
+            for device, device_type in devices.items():
+                group.create_task(client.publish(CONNECT, connect_payload(device, device_type), qos=1))
+        self._announced.update(devices)
+        self._ours.update(devices)
+
+    async def _publish(self, client: aiomqtt.Client, message: Message) -> None:
+        await client.publish(message.topic, message.encode(), qos=1)  # returns on its PUBACK
+        await self._outbox.ack(message.rids)
+        self.sent_records += len(message.rids)
+        self.sent_messages += 1
+        self.last_success = time.time()
+        self.failures = 0  # reset on delivery, not on CONNACK: a broker that drops us at once still backs off
+
+    async def _set_aside(self, items: list[Item]) -> None:
+        """A record larger than a message may be can never go; it must not block the outbox."""
+        reason = f"larger than mqtt.max_message_bytes ({self._m.max_message_bytes})"
+        moved = await self._outbox.set_aside({i.rid: reason for i in items})
+        self.dead_lettered += moved
+        for item in items:
+            _LOGGER.warning(
+                "Record %s (%d bytes) %s: set aside as a dead letter", item.rid, item.size, reason
+            )
+
+    # --- RPC ------------------------------------------------------------------------------------------------
+    async def _serve_rpc(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            reply = self.answer(message.payload)
+            if reply is not None:
+                await client.publish(RPC, dumps(reply).encode("utf-8"), qos=1)
+
+    def answer(self, payload: Any) -> dict[str, Any] | None:
+        """The reply to one ``v1/gateway/rpc`` message, or None when it is not ours to answer."""
+        try:
+            doc = json.loads(payload) if isinstance(payload, bytes | str) else None
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            doc = None
+        data = doc.get("data") if isinstance(doc, dict) else None
+        # Replies (ours included: we hear our own topic) have a top-level id and no method.
+        if not isinstance(doc, dict) or not isinstance(data, dict) or "id" in doc:
+            return None
+        device, method, rpc_id = doc.get("device"), data.get("method"), data.get("id")
+        if device not in self._ours or not isinstance(method, str):
+            self.rpc["ignored"] += 1  # another park's device (a shared broker delivers everyone's)
+            return None
+        result: dict[str, Any]
+        if device == self._o.park_id and method == "status":
+            result = self._status_fn()
+        elif device == self._o.park_id and method == "ping":
+            result = {"pong": int(time.time() * 1000)}
+        else:
+            self.rpc["refused"] += 1
+            _LOGGER.info("RPC %r for %s refused: only %s are allowed", method[:40], device, SAFE_METHODS)
+            return {"device": device, "id": rpc_id, "data": {"error": "method not allowed"}}
+        self.rpc["answered"] += 1
+        return {"device": device, "id": rpc_id, "data": result}
+
+    # --- link state -----------------------------------------------------------------------------------------
+    def _backoff(self, permanent: bool) -> float:
+        self.failures += 1
+        cap = self._o.retry_max_seconds
+        if not permanent:
+            cap = min(cap, self._o.retry_initial_seconds * 2 ** min(self.failures - 1, 30))
+        return cap / 2 + random.uniform(0, cap / 2)  # equal jitter, as the HTTP uplink
+
+    def _mark_down(self, reason: str) -> None:
+        self.last_error = reason
+        if self.state != "down":
+            self.state = "down"
+            self.down_since = time.time()
+            _LOGGER.warning(
+                "MQTT link DOWN (%s): %s; %d records kept in the outbox, retrying with backoff",
+                self.url,
+                reason,
+                self._outbox.pending,
+            )
+        else:
+            _LOGGER.debug("MQTT link still down: %s", reason)
+
+    def _mark_up(self) -> None:
+        if self.state == "down" and self.down_since is not None:
+            _LOGGER.warning(
+                "MQTT link UP again after %.1f s; %d records left to drain",
+                time.time() - self.down_since,
+                self._outbox.pending,
+            )
+        elif self.state == "unknown":
+            _LOGGER.info("MQTT link up (%s)", self.url)
+        self.state = "up"
+        self.down_since = None
+        self.last_error = None
+
+
+def _first(group: BaseExceptionGroup[Any]) -> BaseException:
+    err: BaseException = group
+    while isinstance(err, BaseExceptionGroup):
+        err = err.exceptions[0]
+    return err
+
+
+def _describe(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"[:300]
