@@ -208,7 +208,7 @@ PUBLISH, PUBACK = 3, 4
 
 
 async def _packets(reader: asyncio.StreamReader) -> Any:
-    """MQTT control packets (fixed header + remaining length varint + body) as raw bytes."""
+    """MQTT control packets as (raw bytes, body after the fixed header)."""
     while True:
         head = await reader.readexactly(1)
         length, shift, raw_len = 0, 0, b""
@@ -219,18 +219,21 @@ async def _packets(reader: asyncio.StreamReader) -> Any:
             shift += 7
             if not byte[0] & 0x80:
                 break
-        yield head + raw_len + await reader.readexactly(length)
+        body = await reader.readexactly(length)
+        yield head + raw_len + body, body
 
 
 class AckHoldingProxy:
-    """127.0.0.1:``port`` -> the broker. While ``hold`` is set, PUBACKs from the broker are kept back (never
-    forwarded); everything else passes. ``publishes`` counts PUBLISH packets the client sent through."""
+    """127.0.0.1:``port`` -> the broker, for MQTT 3.1.1 clients. While ``hold_topic`` is set, the broker's
+    PUBACKs for the client's QoS 1 PUBLISHes to that topic are kept back (never forwarded): the broker has the
+    message, the client never learns it. Everything else passes. ``published`` counts the PUBLISHes to each
+    topic; ``held`` the PUBACKs kept back."""
 
     def __init__(self, broker_port: int) -> None:
         self.broker_port = broker_port
-        self.hold = False
+        self.hold_topic: str | None = None
         self.held = 0
-        self.publishes = 0
+        self.published: dict[str, int] = {}
         self.port = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -244,8 +247,9 @@ class AckHoldingProxy:
     async def _serve(self, c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter) -> None:
         b_reader, b_writer = await asyncio.open_connection("127.0.0.1", self.broker_port)
         self._writers |= {c_writer, b_writer}
-        up = asyncio.create_task(self._pump(c_reader, b_writer, upstream=True))
-        down = asyncio.create_task(self._pump(b_reader, c_writer, upstream=False))
+        to_hold: set[int] = set()  # packet ids of this connection's PUBLISHes whose PUBACK is held
+        up = asyncio.create_task(self._pump(c_reader, b_writer, to_hold, upstream=True))
+        down = asyncio.create_task(self._pump(b_reader, c_writer, to_hold, upstream=False))
         self._tasks |= {up, down}
         await asyncio.wait([up, down], return_when=asyncio.FIRST_COMPLETED)
         for task in (up, down):
@@ -253,13 +257,19 @@ class AckHoldingProxy:
         for writer in (c_writer, b_writer):
             writer.close()
 
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: bool) -> None:
+    async def _pump(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, to_hold: set[int], upstream: bool
+    ) -> None:
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
-            async for packet in _packets(reader):
+            async for packet, body in _packets(reader):
                 kind = packet[0] >> 4
                 if upstream and kind == PUBLISH:
-                    self.publishes += 1
-                if not upstream and kind == PUBACK and self.hold:
+                    n = int.from_bytes(body[:2])
+                    topic = body[2 : 2 + n].decode()
+                    self.published[topic] = self.published.get(topic, 0) + 1
+                    if topic == self.hold_topic and (packet[0] >> 1) & 3 == 1:
+                        to_hold.add(int.from_bytes(body[2 + n : 4 + n]))
+                if not upstream and kind == PUBACK and int.from_bytes(body[:2]) in to_hold:
                     self.held += 1
                     continue
                 writer.write(packet)
