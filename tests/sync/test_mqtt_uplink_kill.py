@@ -161,7 +161,7 @@ async def test_sigkill_between_publish_and_puback_loses_nothing(
         proc, status_port = await _spawn(options, log)
 
         async def drained() -> bool:
-            return (await _status(status_port))["outbox"]["pending"] == 0
+            return bool((await _status(status_port))["outbox"]["pending"] == 0)
 
         await wait_for(drained, what="the outbox drained after the restart")
 
@@ -188,7 +188,7 @@ async def test_refused_token_keeps_records_and_reports_without_the_token(tmp_pat
         try:
 
             async def down() -> bool:
-                return (await _status(status_port))["central"]["state"] == "down"
+                return bool((await _status(status_port))["central"]["state"] == "down")
 
             await wait_for(down, what="the link reported down")
             status = await _status(status_port)
