@@ -93,7 +93,7 @@ class MQTTUplink:
         self._flush.set()
 
     def client(self) -> aiomqtt.Client:
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             self._m.host,
             self._m.effective_port,
             identifier=f"park-sync-{self._o.park_id}",
@@ -103,6 +103,9 @@ class MQTTUplink:
             clean_session=True,  # the outbox is the only queue: nothing stale from a previous session
             tls_context=make_ssl_context(self._m.ca_cert) if self._m.tls else None,
         )
+        # A batch's device announcements and messages are in flight together, by design: no warning for them.
+        client.pending_calls_threshold = 2 * self._o.batch_max_records + 10
+        return client
 
     async def run(self) -> None:
         while True:
