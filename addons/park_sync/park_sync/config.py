@@ -16,12 +16,19 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .hj212 import FIELD_RE
+from .options_reader import OptionsError, Reader
 
-
-class OptionsError(ValueError):
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = path
+# OptionsError is re-exported: callers catch it from here.
+__all__ = [
+    "EntityFilter",
+    "GBT26875Options",
+    "HJ212Options",
+    "MQTTOptions",
+    "Options",
+    "OptionsError",
+    "load_options",
+    "parse_options",
+]
 
 
 @dataclass(slots=True, frozen=True)
@@ -116,70 +123,8 @@ _POLLUTANT_RE = re.compile(r"^[a-z]\d{5}$")
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
-class _Reader:
-    def __init__(self, raw: Any, path: str) -> None:
-        if not isinstance(raw, dict):
-            raise OptionsError(path or "$", "must be a mapping")
-        self.raw: dict[str, Any] = raw
-        self.path = path
-        self.known: set[str] = set()
-
-    def _p(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def _get(self, key: str, default: Any) -> Any:
-        self.known.add(key)
-        value = self.raw.get(key, default)
-        return default if value is None else value
-
-    def text(self, key: str, default: str | None = None, *, pattern: re.Pattern[str] | None = None) -> str:
-        value = self._get(key, default)
-        if value is None:
-            raise OptionsError(self._p(key), "required")
-        if not isinstance(value, str):
-            raise OptionsError(self._p(key), "must be a string")
-        if pattern is not None and not pattern.match(value):
-            raise OptionsError(self._p(key), f"must match {pattern.pattern}")
-        return value
-
-    def integer(self, key: str, default: int, lo: int, hi: int) -> int:
-        value = self._get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise OptionsError(self._p(key), f"must be an integer {lo}-{hi}")
-        return int(value)
-
-    def number(self, key: str, default: float, lo: float, hi: float) -> float:
-        value = self._get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
-            raise OptionsError(self._p(key), f"must be a number {lo}-{hi}")
-        return float(value)
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self._get(key, default)
-        if not isinstance(value, bool):
-            raise OptionsError(self._p(key), "must be true or false")
-        return value
-
-    def str_list(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
-        value = self._get(key, list(default))
-        if not isinstance(value, list):
-            raise OptionsError(self._p(key), "must be a list of strings")
-        for i, item in enumerate(value):
-            if not isinstance(item, str) or not item:
-                raise OptionsError(f"{self._p(key)}[{i}]", "must be a non-empty string")
-        return tuple(value)
-
-    def sub(self, key: str) -> _Reader:
-        return _Reader(self._get(key, {}), self._p(key))
-
-    def done(self) -> None:
-        unknown = sorted(set(self.raw) - self.known)
-        if unknown:
-            raise OptionsError(self._p(unknown[0]), "unknown option")
-
-
 def parse_options(raw: Any) -> Options:
-    r = _Reader(raw, "")
+    r = Reader(raw, "")
     # With the MQTT uplink on, it drains the outbox and the HTTP central's settings become optional.
     mqtt = _parse_mqtt(r.sub("mqtt"))
     url = r.text("central_url", "" if mqtt.enabled else None)
@@ -239,7 +184,7 @@ def parse_options(raw: Any) -> Options:
 _HOST_RE = re.compile(r"^[A-Za-z0-9._\-]{1,253}$|^\[?[0-9A-Fa-f:.]{2,45}\]?$")
 
 
-def _parse_mqtt(m: _Reader) -> MQTTOptions:
+def _parse_mqtt(m: Reader) -> MQTTOptions:
     opts = MQTTOptions(
         enabled=m.boolean("enabled", False),
         host=m.text("host", ""),
@@ -267,7 +212,7 @@ def _parse_mqtt(m: _Reader) -> MQTTOptions:
     return opts
 
 
-def _parse_hj212(h: _Reader) -> HJ212Options:
+def _parse_hj212(h: Reader) -> HJ212Options:
     enabled = h.boolean("enabled", False)
     pollutants = _parse_pollutants(h)
     tz = h.text("timezone", "Asia/Shanghai")
@@ -304,7 +249,7 @@ ADDRESS_MAX = (1 << 48) - 1
 _ADDRESS_RE = re.compile(r"0[xX][0-9A-Fa-f]{1,12}|[0-9]{1,15}")
 
 
-def _address(g: _Reader, key: str) -> int:
+def _address(g: Reader, key: str) -> int:
     """A 6-byte address: an integer, or a string of decimal digits or 0x + hex digits."""
     value = g._get(key, 0)
     if isinstance(value, str) and _ADDRESS_RE.fullmatch(value):
@@ -314,7 +259,7 @@ def _address(g: _Reader, key: str) -> int:
     return int(value)
 
 
-def _parse_gbt26875(g: _Reader) -> GBT26875Options:
+def _parse_gbt26875(g: Reader) -> GBT26875Options:
     tz = g.text("timezone", "Asia/Shanghai")
     try:
         ZoneInfo(tz)
@@ -347,14 +292,14 @@ def _parse_gbt26875(g: _Reader) -> GBT26875Options:
     return opts
 
 
-def _parse_pollutants(h: _Reader) -> dict[str, str]:
+def _parse_pollutants(h: Reader) -> dict[str, str]:
     """Pollutant code -> the entity it is read from; codes are unique."""
     pollutants_raw = h._get("pollutants", [])
     if not isinstance(pollutants_raw, list):
         raise OptionsError("hj212.pollutants", "must be a list of {code, entity_id}")
     pollutants: dict[str, str] = {}
     for i, item in enumerate(pollutants_raw):
-        p = _Reader(item, f"hj212.pollutants[{i}]")
+        p = Reader(item, f"hj212.pollutants[{i}]")
         code = p.text("code", pattern=_POLLUTANT_RE)
         if code in pollutants:
             raise OptionsError(f"hj212.pollutants[{i}].code", f"duplicate code {code}")
