@@ -20,12 +20,18 @@ from custom_components.smart_park.engine.bus import Request, SerialLine
 class BusEmulator:
     """One serial line: transactions in arrival order, each holding the line for its modelled duration.
 
-    A unit that does not answer holds the line for its request frame only (the serial server's own timeout
-    is not modelled); a unit whose reply is delayed holds it for the delay too, as on a real line.
+    The serial server waits ``server_timeout`` for a unit's reply (a Modbus TCP gateway's "response
+    timeout"), then answers exception 0x0B (gateway target failed to respond) and frees the line: a unit that
+    does not answer holds the line for its request frame and that wait, and a delayed reply holds it for the
+    delay or the wait, whichever is shorter, as on a real line. ``server_timeout`` None: the server never
+    gives up (a silent unit then holds the line for its request frame only, and nothing is answered).
     """
 
-    def __init__(self, line: SerialLine, released: Callable[[], asyncio.Event]) -> None:
+    def __init__(
+        self, line: SerialLine, released: Callable[[], asyncio.Event], server_timeout: float | None = None
+    ) -> None:
         self.line = line
+        self.server_timeout = server_timeout
         # The simulator's release event (set when it stops): no request handler outlives the simulator.
         self._released = released
         self._lock = asyncio.Lock()
@@ -46,9 +52,20 @@ class BusEmulator:
                 self.busy += time.monotonic() - started
 
     async def unanswered(self, request: Request) -> None:
-        """A request no unit answers: the line carries the request frame and its gap."""
+        """A request no unit answers: its request frame and gap on the line, then the server's wait."""
         async with self._lock:
-            await self._hold(request.sizes()[0] * self.line.char_time + self.line.gap)
+            started = time.monotonic()
+            try:
+                await self._hold(
+                    request.sizes()[0] * self.line.char_time + self.line.gap + (self.server_timeout or 0.0)
+                )
+            finally:
+                self.transactions += 1
+                self.busy += time.monotonic() - started
+
+    async def hold(self, seconds: float) -> None:
+        """Hold the line (inside a transaction) for ``seconds``, ended early when the simulator stops."""
+        await self._hold(seconds)
 
     async def _hold(self, seconds: float) -> None:
         with suppress(TimeoutError):

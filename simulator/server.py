@@ -28,6 +28,7 @@ from .audio import DEFAULT_PLAY_SECONDS, AudioSide
 from .bus import BusEmulator
 from .dynamics import Dynamics, Ramp
 from .image import DeviceImage, InvalidValue, NotFound
+from .ordered import OrderedModbusTcpServer
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -104,6 +105,10 @@ class BroadcastRecord:
         return asdict(self)
 
 
+class _ServerGaveUp(Exception):
+    """The emulated serial server stopped waiting for a silent unit (answered with exception 0x0B)."""
+
+
 class _GatewayContext(ModbusServerContext):
     """Routes a gateway's requests to the units' images.
 
@@ -139,6 +144,8 @@ class _GatewayContext(ModbusServerContext):
             self._image(unit)
         except NoSuchIdException:
             await bus.unanswered(request)
+            if bus.server_timeout is not None:
+                raise _ServerGaveUp from None
             raise
         async with bus.transaction(request):
             yield
@@ -148,8 +155,11 @@ class _GatewayContext(ModbusServerContext):
     ) -> list[int] | list[bool] | ExcCodes:
         if func_code not in _READS:  # the echo of a write pymodbus reads back: the write held the line
             return await self._get_values(device_id, func_code, address, count)
-        async with self._bus_time(device_id, Request(func_code, count)):
-            return await self._get_values(device_id, func_code, address, count)
+        try:
+            async with self._bus_time(device_id, Request(func_code, count)):
+                return await self._get_values(device_id, func_code, address, count)
+        except _ServerGaveUp:
+            return ExcCodes.GATEWAY_NO_RESPONSE
 
     async def _get_values(
         self, device_id: int, func_code: int, address: int, count: int
@@ -158,6 +168,11 @@ class _GatewayContext(ModbusServerContext):
         if (code := self._sim.exceptions.get(image.device.id)) is not None:
             return code
         if (delay := self._sim.reply_delays.get(image.device.id)) is not None:
+            bus = self._sim.buses.get(self._gateway)
+            if bus is not None and bus.server_timeout is not None and delay > bus.server_timeout:
+                # The emulated serial server stops waiting for the unit and says so.
+                await bus.hold(bus.server_timeout)
+                return ExcCodes.GATEWAY_NO_RESPONSE
             self._sim.replies_pending += 1
             try:
                 # Stopping the simulator releases held replies: no request handler outlives it.
@@ -174,9 +189,12 @@ class _GatewayContext(ModbusServerContext):
     async def async_setValues(
         self, device_id: int, func_code: int, address: int, values: list[int] | list[bool]
     ) -> None | ExcCodes:
-        async with self._bus_time(device_id, Request(func_code, len(values))):
-            image = self._image(device_id)
-            return self._sim._apply_write(self._gateway, image, func_code, address, list(values))
+        try:
+            async with self._bus_time(device_id, Request(func_code, len(values))):
+                image = self._image(device_id)
+                return self._sim._apply_write(self._gateway, image, func_code, address, list(values))
+        except _ServerGaveUp:
+            return ExcCodes.GATEWAY_NO_RESPONSE
 
 
 class ParkSimulator:
@@ -207,8 +225,9 @@ class ParkSimulator:
         self.ports: dict[str, int] = {}
         self.control_url: str | None = None
         # Serial gateways' lines when emulating buses (simulator/bus.py); none: every gateway answers at once.
+        # The serial server's response timeout is the profile's gateway timeout (what that field describes).
         self.buses: dict[str, BusEmulator] = {
-            gw_id: BusEmulator(line, lambda: self.release_replies)
+            gw_id: BusEmulator(line, lambda: self.release_replies, gateway.timeout)
             for gw_id, gateway in profile.gateways.items()
             if emulate_buses and (line := SerialLine.of(gateway)) is not None
         }
@@ -307,7 +326,7 @@ class ParkSimulator:
         self.started = False
 
     async def _listen(self, gateway_id: str, port: int) -> int:
-        server = ModbusTcpServer(
+        server = OrderedModbusTcpServer(
             self._contexts[gateway_id],
             address=(self.host, port),
             ignore_missing_devices=True,  # an absent or silenced unit must not answer at all

@@ -186,8 +186,9 @@ class SmartParkCoordinator(DataUpdateCoordinator[dict[str, DeviceReading]]):
         while True:
             await asyncio.sleep(max(0.0, due - loop.time()))
             await self.async_refresh()
-            # Fixed rate; after an overrun (a slow cycle) start again now rather than bursting to catch up.
-            due = max(due + self.interval, loop.time())
+            # Fixed rate at the period the bus scheduler keeps (the configured one unless the bus is short
+            # of time); after an overrun start again now rather than bursting to catch up.
+            due = max(due + self.poller.period(self.tier), loop.time())
 
     async def _async_update_data(self) -> dict[str, DeviceReading]:
         """Poll the tier."""

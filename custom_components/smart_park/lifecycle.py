@@ -170,23 +170,19 @@ async def _async_first_polls(
             translation_key="gateway_offline",
             translation_placeholders={"gateway": first_id, "error": str(first_error)},
         ) from first_error
+    periods = {tier: float(options.get(CONF_INTERVAL[tier], DEFAULT_INTERVAL[tier])) for tier in Tier}
     pollers = {
         gw_id: GatewayPoller(
             client,
             (device for device in profile.devices.values() if device.gateway == gw_id),
             max_gap=int(options.get(CONF_MAX_GAP, DEFAULT_MAX_GAP)),
             offline_retry=float(options.get(CONF_OFFLINE_RETRY, DEFAULT_OFFLINE_RETRY)),
+            periods=periods,
         )
         for gw_id, client in clients.items()
     }
     # Modelled now; re-checked from the measured transaction times as they come (bus_capacity.py).
-    monitor = BusCapacityMonitor(
-        hass,
-        repairs,
-        profile,
-        pollers,
-        {tier: float(options.get(CONF_INTERVAL[tier], DEFAULT_INTERVAL[tier])) for tier in Tier},
-    )
+    monitor = BusCapacityMonitor(hass, repairs, profile, pollers, periods)
     entry.async_on_unload(monitor.async_start())
     issues = OfflineIssues(
         repairs, profile, float(options.get(CONF_OFFLINE_THRESHOLD, DEFAULT_OFFLINE_THRESHOLD))
@@ -198,7 +194,7 @@ async def _async_first_polls(
             poller=poller,
             gateway_id=gw_id,
             tier=tier,
-            interval=float(options.get(CONF_INTERVAL[tier], DEFAULT_INTERVAL[tier])),
+            interval=periods[tier],
             issues=issues,
         )
         for gw_id, poller in pollers.items()

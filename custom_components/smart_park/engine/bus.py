@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from .catalogue import MAX_BITS_PER_READ, MAX_REGISTERS_PER_READ, Table, Tier
 from .planner import ReadBlock
 from .profile_model import Gateway
+from .schedule import FLOOR_SHARES, Lane
 
 # A device's turnaround (request received -> reply's first character). The standard leaves it to the
 # device; datasheets of meters, detectors and I/O modules give a few ms to ~20 ms. 10 ms puts a one-register
@@ -33,6 +34,12 @@ EWMA_ALPHA = 0.2
 RATIO_BOUNDS = (0.5, 10.0)
 # Priority order: a tier is served after every tier before it (the gateway client's request priorities).
 TIER_ORDER = (Tier.SAFETY, Tier.FAST, Tier.NORMAL, Tier.SLOW)
+# A request's reply timeout once the line is measured: a few times its expected duration, never below a
+# floor that an event-loop stall of the host cannot reach (a false timeout marks a working unit offline).
+TIMEOUT_FACTOR = 4.0
+TIMEOUT_MARGIN = 0.1
+MIN_TIMEOUT = 0.3
+MIN_TIMEOUT_SAMPLES = 20
 
 _READ_FUNCTION = {
     Table.COIL: 1,
@@ -163,6 +170,16 @@ class BusModel:
             return self.mean
         return self.modelled(request) * self.ratio
 
+    def timeout(self, request: Request, ceiling: float) -> float:
+        """Reply timeout for ``request``: sized from the measured line, at most ``ceiling`` (the profile's).
+
+        A unit that does not answer then costs the line this long instead of the profile's whole timeout.
+        Until :data:`MIN_TIMEOUT_SAMPLES` replies were measured the profile's timeout holds.
+        """
+        if self.samples < MIN_TIMEOUT_SAMPLES:
+            return ceiling
+        return min(ceiling, max(MIN_TIMEOUT, TIMEOUT_FACTOR * self.estimate(request) + TIMEOUT_MARGIN))
+
     def record(self, request: Request, seconds: float) -> None:
         """Feed one answered transaction's measured duration (timeouts say nothing about the line)."""
         if seconds < 0:
@@ -180,11 +197,45 @@ class BusModel:
         return sum(self.estimate(Request.read(block)) for block in blocks)
 
 
+def stretched_periods(
+    cycles: Mapping[Tier, float], periods: Mapping[Tier, float], *, capacity: float = USABLE_SHARE
+) -> dict[Tier, float]:
+    """The periods the bus scheduler keeps when the tiers' cycles (line seconds each) share one line.
+
+    The safety tier keeps its period if its cycle fits in what the other tiers' floor shares leave, else runs
+    as fast as that allows. The measurement tiers share the rest: when they do not fit at their periods, all
+    stretch by one common factor (graceful and even), except that none gets less than its floor share.
+    """
+    floors = {tier: FLOOR_SHARES[Lane[tier.name]] for tier in TIER_ORDER[1:] if tier in cycles}
+    out: dict[Tier, float] = {}
+    left = capacity
+    if (safety := cycles.get(Tier.SAFETY)) is not None:
+        out[Tier.SAFETY] = max(periods[Tier.SAFETY], safety / max(capacity - sum(floors.values()), 1e-9))
+        left -= safety / out[Tier.SAFETY]
+    demand = {tier: cycles[tier] / periods[tier] for tier in floors}
+    stretch = 1.0
+    while demand:
+        stretch = max(1.0, sum(demand.values()) / max(left, 1e-9))
+        # A tier whose stretched share falls below its floor gets the floor (or its whole demand, if that is
+        # less: a floor never runs a tier faster than configured); the rest share what is left.
+        kept = {tier: min(floors[tier], use) for tier, use in demand.items()}
+        starved = [tier for tier, use in demand.items() if use / stretch < kept[tier] - 1e-12]
+        if not starved or stretch == 1.0:
+            break
+        for tier in starved:
+            out[tier] = cycles[tier] / kept[tier]
+            left -= kept[tier]
+            del demand[tier]
+    for tier in demand:
+        out[tier] = periods[tier] * stretch
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class TierLoad:
     """One tier on one bus.
 
-    ``achieved``: the period it gets when the tiers before it are served first (None: it starves).
+    ``achieved``: the period the bus scheduler keeps for it (:func:`stretched_periods`).
     ``fits``: the shortest period it could have with every other tier at its period (None: none fits).
     """
 
@@ -246,8 +297,8 @@ def capacity_report(
     """Per tier with planned reads: configured period, cycle time on this bus, achieved period, what fits.
 
     ``plans`` holds each tier's read blocks (every device's, as the poller plans them); ``periods`` the
-    configured intervals in seconds. Tiers are served in priority order, so a tier gets what the tiers before
-    it leave of ``capacity``; "what fits" keeps every other tier (the safety tier first) at its period.
+    configured intervals in seconds. "Achieved" is what the bus scheduler keeps (the safety tier first, the
+    others stretched evenly); "what fits" keeps every other tier (the safety tier first) at its period.
     """
     model = model or BusModel.of(gateway)
     cycles: dict[Tier, tuple[float, int]] = {}
@@ -256,13 +307,11 @@ def capacity_report(
         if blocks:
             cycles[tier] = (model.cycle_time(blocks), len(blocks))
     use = {tier: cycle / periods[tier] for tier, (cycle, _) in cycles.items()}
+    seconds = {tier: cycle for tier, (cycle, _) in cycles.items()}
+    achieved = stretched_periods(seconds, periods, capacity=capacity)
     loads: list[TierLoad] = []
-    before = 0.0
     for tier, (cycle, requests) in cycles.items():
-        left = capacity - before
-        achieved = max(periods[tier], cycle / left) if left > 0 else None
         others = capacity - (sum(use.values()) - use[tier])
         fits = cycle / others if others > 0 else None
-        loads.append(TierLoad(tier, periods[tier], cycle, requests, achieved, fits))
-        before += use[tier]
+        loads.append(TierLoad(tier, periods[tier], cycle, requests, achieved[tier], fits))
     return CapacityReport(gateway.id, gateway.serial, gateway.baudrate, capacity, tuple(loads))

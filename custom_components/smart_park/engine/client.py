@@ -10,12 +10,9 @@ nothing about the line).
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
@@ -25,23 +22,38 @@ from pymodbus.framer import FramerType
 from .bus import BusModel, Request
 from .catalogue import Table, Tier
 from .profile import Gateway
+from .schedule import BusScheduler, Lane
 
 # The engine logs under one name, engine.modbus, whichever of its modules a line comes from.
 _LOGGER = logging.getLogger(__name__.rpartition(".")[0] + ".modbus")
 
 
 class _NoResponseFilter(logging.Filter):
-    """pymodbus logs every unanswered request at error level; the poller logs a unit's outage once instead."""
+    """pymodbus logs every unanswered request at error level; the poller logs a unit's outage once instead.
+
+    A reply that arrives after its request timed out is skipped by pymodbus (its transaction id is old), with
+    an error line per reply: the poller already counted that request as unanswered.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "No response received" not in record.getMessage()
+        message = record.getMessage()
+        return "No response received" not in message and "Skipping" not in message
 
 
 logging.getLogger("pymodbus.logging").addFilter(_NoResponseFilter())
 
-# Safety inputs and writes (bells, lamps) go ahead of measurements queued on the same gateway.
-PRIORITY = {"write": 0, Tier.SAFETY: 1, Tier.FAST: 2, Tier.NORMAL: 3, Tier.SLOW: 4}
+# The scheduler's lane of each request: safety inputs, then writes (bells, lamps), then the measurements.
+PRIORITY: dict[Tier | str, Lane] = {
+    Tier.SAFETY: Lane.SAFETY,
+    "write": Lane.WRITE,
+    Tier.FAST: Lane.FAST,
+    Tier.NORMAL: Lane.NORMAL,
+    Tier.SLOW: Lane.SLOW,
+}
 RECONNECT_BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+# Modbus gateway exceptions (0x0A path unavailable, 0x0B target failed to respond): a serial server's way of
+# saying that the unit behind it did not answer.
+GATEWAY_NO_ANSWER = (10, 11)
 
 
 class ModbusError(Exception):
@@ -87,48 +99,15 @@ def _raise_if_cancelled(err: BaseException) -> None:
         raise asyncio.CancelledError from err
 
 
-class _PriorityLock:
-    """A lock whose waiters are served by priority, then arrival: a gateway carries one request at a time."""
-
-    def __init__(self) -> None:
-        self._locked = False
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._seq = itertools.count()
-
-    @asynccontextmanager
-    async def hold(self, priority: int) -> AsyncIterator[None]:
-        if self._locked:
-            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            heapq.heappush(self._waiters, (priority, next(self._seq), future))
-            try:
-                await future
-            except asyncio.CancelledError:
-                # Granted just as we were cancelled: pass the lock on instead of leaking it.
-                if future.done() and not future.cancelled():
-                    self._release()
-                raise
-        else:
-            self._locked = True
-        try:
-            yield
-        finally:
-            self._release()
-
-    def _release(self) -> None:
-        while self._waiters:
-            _, _, future = heapq.heappop(self._waiters)
-            if not future.done():
-                future.set_result(None)  # ownership passes straight to the waiter
-                return
-        self._locked = False
-
-
 class GatewayClient:
     """One pymodbus async client for one gateway, with request priorities, timeouts and reconnect backoff."""
 
     def __init__(self, gateway: Gateway, *, request_timeout: float | None = None) -> None:
         self.gateway = gateway
         self.timeout = request_timeout if request_timeout is not None else gateway.timeout
+        # Each request's own timeout is applied around the call (see _timeout); pymodbus's must not end a
+        # request first, so it gets the longest one a request can have (busy line + own timeout) and a margin.
+        library_timeout = 2 * self.timeout + 1
         # retries=0 and reconnect_delay=0: the poller decides when to retry a unit and when to reconnect.
         self._client: AsyncModbusTcpClient | AsyncModbusSerialClient
         if gateway.protocol == "rtu":
@@ -139,22 +118,29 @@ class GatewayClient:
                 parity=gateway.parity,
                 stopbits=gateway.stopbits,
                 bytesize=gateway.bytesize,
-                timeout=self.timeout,
+                timeout=library_timeout,
                 retries=0,
                 reconnect_delay=0,
             )
         else:
             self._client = AsyncModbusTcpClient(
-                gateway.host or "", port=gateway.port, timeout=self.timeout, retries=0, reconnect_delay=0
+                gateway.host or "",
+                port=gateway.port,
+                timeout=library_timeout,
+                retries=0,
+                reconnect_delay=0,
             )
         # pymodbus drops the connection after a few unanswered requests; a silent unit must not do that.
         self._client.set_max_no_responses(1_000_000)
-        self._lock = _PriorityLock()
+        self.scheduler = BusScheduler()
         self._failures = 0
         self._next_attempt = 0.0
         self.requests = 0
-        # Only a declared transport gets a model: an undeclared gateway behaves exactly as before.
+        # Only a declared transport gets a model: an undeclared gateway keeps its fixed timeout.
         self.bus: BusModel | None = BusModel.of(gateway) if gateway.transport is not None else None
+        # After an unanswered request on a serial line, the serial server may still be waiting for that unit
+        # (up to its own response timeout, the profile's ``timeout``): the line is busy until then.
+        self._line_busy_until = 0.0
 
     @property
     def connected(self) -> bool:
@@ -202,16 +188,30 @@ class GatewayClient:
         if self.bus is not None:
             self.bus.record(request, seconds)
 
+    def _timeout(self, request: Request) -> float:
+        """This request's reply timeout: sized from the bus model once measured, plus a busy line's rest."""
+        timeout = self.bus.timeout(request, self.timeout) if self.bus is not None else self.timeout
+        return timeout + max(0.0, self._line_busy_until - time.monotonic())
+
     async def _execute(
-        self, priority: int, unit: int, function_code: int, call: Any, *args: Any, **kwargs: Any
+        self,
+        priority: int,
+        deadline: float,
+        request: Request,
+        call: Any,
+        *args: Any,
+        unit: int,
+        **kwargs: Any,
     ) -> tuple[Any, float]:
         """The checked reply and its duration in seconds: send to reply, queueing and connecting excluded."""
-        async with self._lock.hold(priority):
+        cost = self.bus.estimate(request) if self.bus is not None else 0.0
+        async with self.scheduler.slot(Lane(priority), deadline=deadline, cost=cost):
             await self.async_connect()
             self.requests += 1
+            timeout = self._timeout(request)
             started = time.monotonic()
             try:
-                response = await asyncio.wait_for(call(*args, device_id=unit, **kwargs), self.timeout * 2)
+                response = await asyncio.wait_for(call(*args, device_id=unit, **kwargs), timeout)
                 elapsed = time.monotonic() - started
             except ConnectionException as err:
                 _raise_if_cancelled(err)
@@ -221,21 +221,37 @@ class GatewayClient:
                 _raise_if_cancelled(err)
                 if not self.connected:
                     raise GatewayOfflineError(f"gateway {self.gateway.id}: connection lost") from err
+                if self.gateway.serial:
+                    self._line_busy_until = max(self._line_busy_until, started + self.timeout)
                 raise DeviceNotRespondingError(f"unit {unit} on {self.gateway.id} did not answer") from err
+        function_code = request.function
         if response is None:
             raise InvalidReplyError(unit, "no reply object")
         if response.isError():
             if response.function_code != function_code | 0x80:
                 raise InvalidReplyError(unit, f"exception reply to function {response.function_code & 0x7F}")
-            raise DeviceExceptionError(unit, int(getattr(response, "exception_code", 0)))
+            code = int(getattr(response, "exception_code", 0))
+            if code in GATEWAY_NO_ANSWER:
+                raise DeviceNotRespondingError(f"unit {unit} on {self.gateway.id} did not answer ({code})")
+            raise DeviceExceptionError(unit, code)
         if response.function_code != function_code:
             raise InvalidReplyError(unit, f"function code {response.function_code}, asked {function_code}")
         return response, elapsed
 
     async def async_read(
-        self, unit: int, table: Table, address: int, count: int, *, priority: int = PRIORITY[Tier.NORMAL]
+        self,
+        unit: int,
+        table: Table,
+        address: int,
+        count: int,
+        *,
+        priority: int = PRIORITY[Tier.NORMAL],
+        deadline: float = 0.0,
     ) -> list[int] | list[bool]:
-        """Read ``count`` registers or bits of one table."""
+        """Read ``count`` registers or bits of one table.
+
+        ``deadline`` (monotonic seconds) orders measurement requests on the line, earliest first.
+        """
         client = self._client
         function_code, call = {
             Table.COIL: (1, client.read_coils),
@@ -243,30 +259,34 @@ class GatewayClient:
             Table.HOLDING_REGISTER: (3, client.read_holding_registers),
             Table.INPUT_REGISTER: (4, client.read_input_registers),
         }[table]
-        response, elapsed = await self._execute(priority, unit, function_code, call, address, count=count)
+        request = Request(function_code, count)
+        response, elapsed = await self._execute(
+            priority, deadline, request, call, address, unit=unit, count=count
+        )
         if table.is_bit:
             # Bits come packed eight to a byte: the byte count must be exactly ceil(count / 8).
             got = len(response.bits)
             if not count <= got < count + 8:
                 raise InvalidReplyError(unit, f"{got // 8} bytes of bits, asked {count} bits at {address}")
             bits: list[bool] = [bool(b) for b in response.bits[:count]]
-            self._measured(Request(function_code, count), elapsed)
+            self._measured(request, elapsed)
             return bits
         registers: list[int] = list(response.registers)
         if len(registers) != count:
             raise InvalidReplyError(unit, f"{len(registers)} registers, asked {count} at {address}")
-        self._measured(Request(function_code, count), elapsed)
+        self._measured(request, elapsed)
         return registers
 
     async def async_write_coils(
         self, unit: int, address: int, values: Sequence[bool], *, verify: bool = True
     ) -> None:
         """Write coils; with ``verify``, read them back and raise :class:`WriteVerifyError` on a mismatch."""
+        request = Request(15, len(values))
         response, elapsed = await self._execute(
-            PRIORITY["write"], unit, 15, self._client.write_coils, address, list(values)
+            PRIORITY["write"], 0.0, request, self._client.write_coils, address, list(values), unit=unit
         )
         _check_write_echo(unit, response, address, len(values))
-        self._measured(Request(15, len(values)), elapsed)
+        self._measured(request, elapsed)
         if verify:
             got = await self.async_read(unit, Table.COIL, address, len(values), priority=PRIORITY["write"])
             if [bool(v) for v in got] != [bool(v) for v in values]:
@@ -276,11 +296,12 @@ class GatewayClient:
         self, unit: int, address: int, values: Sequence[int], *, verify: bool = True
     ) -> None:
         """Write holding registers; with ``verify``, read them back."""
+        request = Request(16, len(values))
         response, elapsed = await self._execute(
-            PRIORITY["write"], unit, 16, self._client.write_registers, address, list(values)
+            PRIORITY["write"], 0.0, request, self._client.write_registers, address, list(values), unit=unit
         )
         _check_write_echo(unit, response, address, len(values))
-        self._measured(Request(16, len(values)), elapsed)
+        self._measured(request, elapsed)
         if verify:
             got = await self.async_read(
                 unit, Table.HOLDING_REGISTER, address, len(values), priority=PRIORITY["write"]

@@ -1,0 +1,168 @@
+"""Bus-time scheduling: who takes a gateway's line next (#16).
+
+A gateway carries one transaction at a time. Requests wait in lanes: the safety tier (call points, alarm
+buttons), writes (bells, lamps, broadcast), then the measurement tiers fast, normal and slow. When the line
+frees, :class:`BusScheduler` grants it to
+
+1. a lane *owed its floor share*: every lane but safety keeps a guaranteed share of the line while it has
+   requests waiting (:data:`FLOOR_SHARES`), so nothing starves, not even behind a safety tier that cannot keep
+   its own period;
+2. otherwise the safety lane, then the write lane (strict priority);
+3. otherwise the measurement request with the earliest deadline (a cycle's deadline is its start plus the
+   tier's period, stretched evenly by the poller when the bus cannot carry every tier at its period).
+
+The grant is decided one loop iteration after the release, so the task that just finished a request can queue
+the next one of the same cycle first: a safety cycle runs back to back instead of letting a measurement
+request in between each of its reads. No I/O here; the gateway client (:mod:`.client`) holds a scheduler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class Lane(IntEnum):
+    """A request's class on the line, in priority order."""
+
+    SAFETY = 0
+    WRITE = 1
+    FAST = 2
+    NORMAL = 3
+    SLOW = 4
+
+
+MEASUREMENT_LANES = (Lane.FAST, Lane.NORMAL, Lane.SLOW)
+# Guaranteed share of the line while a lane has requests waiting. Safety takes what is left (at least 78 %).
+FLOOR_SHARES: Mapping[Lane, float] = {Lane.WRITE: 0.05, Lane.FAST: 0.10, Lane.NORMAL: 0.05, Lane.SLOW: 0.02}
+
+
+@dataclass(order=True, slots=True)
+class _Waiter:
+    key: tuple[float, int]
+    future: asyncio.Future[None] = field(compare=False)
+    cost: float = field(compare=False)
+
+
+@dataclass(slots=True)
+class _LaneState:
+    """One lane's waiters (by deadline, then arrival) and its floor-share credit in line seconds."""
+
+    waiters: list[_Waiter] = field(default_factory=list)
+    credit: float = 0.0
+    used: float = 0.0
+    served: int = 0
+
+
+class BusScheduler:
+    """Grants one gateway's line to one request at a time (see the module's text for the order)."""
+
+    def __init__(
+        self,
+        floors: Mapping[Lane, float] = FLOOR_SHARES,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._floors = dict(floors)
+        self._clock = clock
+        self._lanes = {lane: _LaneState() for lane in Lane}
+        self._seq = itertools.count()
+        self._busy = False
+        self._granting = False
+        self._credited_at = clock()
+
+    @asynccontextmanager
+    async def slot(self, lane: Lane, *, deadline: float = 0.0, cost: float = 0.0) -> AsyncIterator[None]:
+        """Hold the line for one transaction. ``cost``: its expected line time (for the floor shares)."""
+        started = 0.0
+        if self._busy or self._granting:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            state = self._lanes[lane]
+            heapq.heappush(state.waiters, _Waiter((deadline, next(self._seq)), future, cost))
+            try:
+                await future
+            except asyncio.CancelledError:
+                # Granted just as we were cancelled: pass the line on instead of leaking it.
+                if future.done() and not future.cancelled():
+                    self._release(lane, 0.0)
+                else:
+                    self._drop(state, future)
+                raise
+        else:
+            self._busy = True
+        started = self._clock()
+        try:
+            yield
+        finally:
+            self._release(lane, self._clock() - started)
+
+    def usage(self) -> dict[Lane, tuple[int, float]]:
+        """Per lane: transactions served and line seconds they held."""
+        return {lane: (state.served, state.used) for lane, state in self._lanes.items()}
+
+    def waiting(self, lane: Lane) -> int:
+        """Requests of ``lane`` waiting for the line."""
+        return len(self._lanes[lane].waiters)
+
+    def _drop(self, state: _LaneState, future: asyncio.Future[None]) -> None:
+        state.waiters = [w for w in state.waiters if w.future is not future]
+        heapq.heapify(state.waiters)
+
+    def _release(self, lane: Lane, held: float) -> None:
+        state = self._lanes[lane]
+        state.served += 1
+        state.used += held
+        if lane in self._floors:
+            # Served: spend the credit, but owe at most this one transaction (no long debt to pay off later).
+            state.credit = max(state.credit - held, -held)
+        if any(s.waiters for s in self._lanes.values()):
+            # Decide on the next loop iteration: the releasing task may queue its cycle's next request first.
+            self._busy = False
+            self._granting = True
+            asyncio.get_running_loop().call_soon(self._grant)
+        else:
+            self._busy = False
+
+    def _accrue(self) -> None:
+        """Credit every waiting floor lane with its share of the time since the last grant."""
+        now = self._clock()
+        elapsed, self._credited_at = now - self._credited_at, now
+        for lane, share in self._floors.items():
+            state = self._lanes[lane]
+            if state.waiters:
+                # Capped at the head request's cost (at least 1 ms): a lane banks no more than one turn.
+                cap = max(state.waiters[0].cost, 0.001)
+                state.credit = min(state.credit + share * elapsed, cap)
+
+    def _pick(self) -> _LaneState | None:
+        owed = [
+            state
+            for lane in self._floors
+            if (state := self._lanes[lane]).waiters and state.credit >= max(state.waiters[0].cost, 0.001)
+        ]
+        if owed:
+            return min(owed, key=lambda s: s.waiters[0].key[1])  # the longest-waiting owed lane
+        for lane in (Lane.SAFETY, Lane.WRITE):
+            if self._lanes[lane].waiters:
+                return self._lanes[lane]
+        heads = [state for lane in MEASUREMENT_LANES if (state := self._lanes[lane]).waiters]
+        return min(heads, key=lambda s: s.waiters[0].key) if heads else None
+
+    def _grant(self) -> None:
+        self._granting = False
+        if self._busy:
+            return
+        self._accrue()
+        while (state := self._pick()) is not None:
+            waiter = heapq.heappop(state.waiters)
+            if waiter.future.done():  # cancelled while waiting
+                continue
+            self._busy = True
+            waiter.future.set_result(None)  # ownership passes straight to the waiter
+            return
