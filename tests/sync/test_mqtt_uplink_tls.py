@@ -194,3 +194,46 @@ async def test_every_message_fits_the_limit(tmp_path: Path, limit: int) -> None:
     sizes = [len(p) for t, p in recorder.messages if t == "v1/gateway/telemetry"]
     assert max(sizes) <= limit
     assert len(sizes) < 100  # packed: many records per message
+
+
+async def test_a_broker_refusing_big_messages_gets_smaller_ones(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """mosquitto closes the connection on a packet over its max_packet_size (MQTT 3.1.1 has no negative
+    PUBACK): park_sync splits its messages until they pass, and sets aside the one record that never can."""
+    with Mosquitto(tmp_path, extra=("max_packet_size 1500",)) as broker:
+        recorder = await Recorder(broker.port, "v1/gateway/telemetry").start()
+        options = make_options(
+            tmp_path,
+            "",
+            mqtt={"enabled": True, "host": "127.0.0.1", "port": broker.port, "token": "t"},
+            retry_initial_seconds=0.02,
+            retry_max_seconds=0.1,
+        )
+        records = [
+            *_figures(30, 60),
+            Record("fig-huge", "figure", "-", {"pad": "x" * 3000}),
+            *_figures(60, 61)[30:],
+        ]
+        try:
+            async with running(options, records) as (uplink, outbox):
+
+                async def drained() -> bool:
+                    return outbox.pending == 0
+
+                await wait_for(drained, what="everything but the huge record sent")
+                assert [d["id"] for d in outbox.dead_recent] == ["fig-huge"]
+                assert uplink.dead_lettered == 1
+
+            async def received() -> bool:
+                return len(recorder.docs("v1/gateway/telemetry")) >= 1 and len(_got(recorder)) == 60
+
+            await wait_for(received, what="the 60 others at the subscriber")
+        finally:
+            await recorder.stop()
+    assert _got(recorder) == {f"fig-{i}" for i in range(60)}
+    assert "messages now up to" in caplog.text
+
+
+def _got(recorder: Recorder) -> set[str]:
+    return {e["values"]["rid"] for d in recorder.docs("v1/gateway/telemetry") for e in d[PARK]}

@@ -28,7 +28,6 @@ from .mqtt_map import (
     CONNECT,
     PARK_TYPE,
     RPC,
-    Item,
     Message,
     connect_payload,
     dumps,
@@ -39,10 +38,28 @@ from .outbox import Outbox
 from .uplink_http import make_ssl_context, wait_for_batch
 
 _LOGGER = logging.getLogger(__name__)
+
+
+class _DebugOnly(logging.Filter):
+    """paho-mqtt logs every socket error at ERROR; the link state is logged here once per transition, so its
+    lines show (as DEBUG) only with debug logging."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return _LOGGER.isEnabledFor(logging.DEBUG)
+
+
+_PAHO_LOGGER = logging.getLogger(__name__ + ".paho")
+_PAHO_LOGGER.addFilter(_DebugOnly())
 SAFE_METHODS = ("status", "ping")
 # CONNACK refusals a retry will not fix (MQTT 5 reason codes; paho maps 3.1.1's 2, 4 and 5 onto them).
 _REFUSED = {133: "client id refused", 134: "bad user name (token)", 135: "not authorized"}
 _HEADROOM = 64  # topic and packet header around a payload
+# MQTT 3.1.1 has no negative PUBACK: a broker refuses a message by closing the connection (mosquitto and
+# ThingsBoard do so for one over their size limit). After this many sessions in a row ended with data in
+# flight and no PUBACK, messages go one at a time, a refused one is split, and a single record refused twice
+# in that mode is set aside: one record the broker will never take must not block the outbox.
+SUSPECT_AFTER = 3
 
 
 class MQTTUplink:
@@ -61,6 +78,10 @@ class MQTTUplink:
         self._flush = asyncio.Event()
         self._announced: set[str] = set()  # devices connected on this MQTT connection
         self._ours: set[str] = {options.park_id}  # every device this park ever announced (RPC routing)
+        self._limit = self._m.max_message_bytes - _HEADROOM  # lowered when the broker refuses big messages
+        self._in_flight: list[Message] = []  # sent, PUBACK not yet seen
+        self._drops = 0  # sessions in a row that ended with data in flight, no PUBACK since
+        self._blamed: dict[str, int] = {}  # single records in flight at such an end, one at a time
         self.url = f"{'mqtts' if self._m.tls else 'mqtt'}://{self._m.host}:{self._m.effective_port}"
         self.state = "unknown"
         self.last_error: str | None = None
@@ -102,6 +123,7 @@ class MQTTUplink:
             timeout=self._o.request_timeout_seconds,
             clean_session=True,  # the outbox is the only queue: nothing stale from a previous session
             tls_context=make_ssl_context(self._m.ca_cert) if self._m.tls else None,
+            logger=_PAHO_LOGGER,
         )
         # A batch's device announcements and messages are in flight together, by design: no warning for them.
         client.pending_calls_threshold = 2 * self._o.batch_max_records + 10
@@ -117,6 +139,9 @@ class MQTTUplink:
                 code = getattr(getattr(err, "rc", None), "value", None)
                 permanent = code in _REFUSED
                 self._mark_down(_REFUSED[code] if permanent and code is not None else _describe(err))
+            if self._in_flight:
+                await self._dropped_in_flight(self._in_flight)
+                self._in_flight = []
             await asyncio.sleep(self._backoff(permanent))
 
     async def _session(self) -> None:
@@ -141,14 +166,21 @@ class MQTTUplink:
             items = [to_item(self._o.park_id, r, self._o.send_personal_data) for r in batch]
             limit = self._m.max_message_bytes - _HEADROOM
             if any(i.size > limit for i in items):
-                await self._set_aside([i for i in items if i.size > limit])
+                reason = f"larger than mqtt.max_message_bytes ({self._m.max_message_bytes})"
+                await self._set_aside({i.rid: i.size for i in items if i.size > limit}, reason)
                 continue
-            messages = list(pack(items, limit))
+            messages = list(pack(items, self._limit))
             devices = {d: t for m in messages for d, t in m.devices.items() if d not in self._announced}
             await self._announce(client, devices)
-            async with asyncio.TaskGroup() as group:
-                for message in messages:
-                    group.create_task(self._publish(client, message))
+            if self._drops >= SUSPECT_AFTER:
+                for message in messages:  # one at a time: a refusal names its message
+                    self._in_flight = [message]
+                    await self._publish(client, message)
+            else:
+                self._in_flight = list(messages)
+                async with asyncio.TaskGroup() as group:
+                    for message in messages:
+                        group.create_task(self._publish(client, message))
             if self._on_acked is not None:
                 self._on_acked()
 
@@ -162,21 +194,43 @@ class MQTTUplink:
 
     async def _publish(self, client: aiomqtt.Client, message: Message) -> None:
         await client.publish(message.topic, message.encode(), qos=1)  # returns on its PUBACK
+        self._in_flight = [m for m in self._in_flight if m is not message]
+        self._drops = 0
+        self._blamed.clear()
         await self._outbox.ack(message.rids)
         self.sent_records += len(message.rids)
         self.sent_messages += 1
         self.last_success = time.time()
         self.failures = 0  # reset on delivery, not on CONNACK: a broker that drops us at once still backs off
 
-    async def _set_aside(self, items: list[Item]) -> None:
-        """A record larger than a message may be can never go; it must not block the outbox."""
-        reason = f"larger than mqtt.max_message_bytes ({self._m.max_message_bytes})"
-        moved = await self._outbox.set_aside({i.rid: reason for i in items})
-        self.dead_lettered += moved
-        for item in items:
+    async def _dropped_in_flight(self, in_flight: list[Message]) -> None:
+        """A session ended with these messages unacknowledged: a lost link, or the broker refusing one."""
+        self._drops += 1
+        if self._drops <= SUSPECT_AFTER or len(in_flight) != 1:
+            return
+        (message,) = in_flight
+        size = len(message.encode())
+        if len(message.rids) > 1:
+            self._limit = max(1, min(self._limit, size) // 2)
             _LOGGER.warning(
-                "Record %s (%d bytes) %s: set aside as a dead letter", item.rid, item.size, reason
+                "The broker closed the connection on a %d-byte message; messages now up to %d bytes",
+                size,
+                self._limit,
             )
+            return
+        rid = message.rids[0]
+        self._blamed[rid] = self._blamed.get(rid, 0) + 1
+        if self._blamed[rid] >= 2:
+            del self._blamed[rid]
+            self._drops = 0
+            await self._set_aside({rid: size}, "the broker closed the connection on it, twice, sent alone")
+
+    async def _set_aside(self, sizes: dict[str, int], reason: str) -> None:
+        """Records that can never go (rid -> bytes) become dead letters; they must not block the outbox."""
+        moved = await self._outbox.set_aside(dict.fromkeys(sizes, reason))
+        self.dead_lettered += moved
+        for rid, size in sizes.items():
+            _LOGGER.warning("Record %s (%d bytes) %s: set aside as a dead letter", rid, size, reason)
 
     # --- RPC ------------------------------------------------------------------------------------------------
     async def _serve_rpc(self, client: aiomqtt.Client) -> None:
