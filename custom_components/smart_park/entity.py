@@ -6,18 +6,19 @@ from collections.abc import Iterator
 from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from . import ids
 from .const import LOGGER
 from .coordinator import SmartParkCoordinator, SmartParkData
 from .engine.catalogue import Point, PointPlatform, builtin_device_types
+from .engine.modbus import DeviceReading
 from .engine.profile import Building, Device, Gateway, ParkProfile
 
 if TYPE_CHECKING:
@@ -172,25 +173,117 @@ def platform_points(
                 yield data.coordinators[(device.gateway, point.tier)], device, point
 
 
-class SmartParkEntity(CoordinatorEntity[SmartParkCoordinator]):
-    """An entity showing one point of one field device."""
+class DeviceFanout:
+    """Tells a coordinator's entities of the devices whose reading changed, instead of all of them.
+
+    A tier's coordinator tells its listeners whenever any device of the tier changed; with one listener per
+    entity, one changed meter made every entity of the tier recompute and write its state (the most
+    frequent work of a busy hass). This is the coordinator's one listener: it compares each device's reading
+    with the one last dispatched and calls only that device's entities, all of them when the poll's success
+    changed (the whole tier's availability).
+    """
+
+    def __init__(self, coordinator: SmartParkCoordinator) -> None:
+        """Follow ``coordinator`` once the first entity subscribes."""
+        self.coordinator = coordinator
+        self._entities: dict[str, list[SmartParkEntity]] = {}
+        self._seen: dict[str, DeviceReading] = {}
+        self._success = True
+        self._unsubscribe: CALLBACK_TYPE | None = None
+
+    @callback
+    def async_subscribe(self, entity: SmartParkEntity) -> CALLBACK_TYPE:
+        """Call ``entity`` when its device's reading changes; returns the unsubscribe callback."""
+        if self._unsubscribe is None:
+            self._seen = self.coordinator.data or {}
+            self._success = self.coordinator.last_update_success
+            self._unsubscribe = self.coordinator.async_add_listener(self._async_dispatch)
+        self._entities.setdefault(entity.device_id, []).append(entity)
+
+        @callback
+        def unsubscribe() -> None:
+            entities = self._entities[entity.device_id]
+            entities.remove(entity)
+            if not entities:
+                del self._entities[entity.device_id]
+            if not self._entities and self._unsubscribe is not None:
+                self._unsubscribe()
+                self._unsubscribe = None
+
+        return unsubscribe
+
+    @callback
+    def _async_dispatch(self) -> None:
+        data = self.coordinator.data or {}
+        success = self.coordinator.last_update_success
+        everyone = success != self._success
+        seen, self._seen, self._success = self._seen, data, success
+        for device_id, entities in self._entities.items():
+            if everyone or data.get(device_id) != seen.get(device_id):
+                for entity in entities:
+                    entity.async_reading_changed()
+
+
+_FANOUTS: WeakKeyDictionary[SmartParkCoordinator, DeviceFanout] = WeakKeyDictionary()
+
+
+def device_fanout(coordinator: SmartParkCoordinator) -> DeviceFanout:
+    """The one :class:`DeviceFanout` of a coordinator."""
+    if (fanout := _FANOUTS.get(coordinator)) is None:
+        fanout = _FANOUTS[coordinator] = DeviceFanout(coordinator)
+    return fanout
+
+
+class SmartParkEntity(Entity):
+    """An entity showing one point of one field device, written only when what it shows changed.
+
+    Not a ``CoordinatorEntity``: those listen to the coordinator one by one. This one is told by its
+    coordinator's :class:`DeviceFanout` when its device's reading changed, and writes its state only when its
+    own value or availability did (a meter's power changing leaves its energy counter's state alone).
+    """
 
     _attr_has_entity_name = True
+    _attr_should_poll = False
 
     def __init__(self, coordinator: SmartParkCoordinator, device: Device, point: Point) -> None:
         """Initialise the entity."""
-        super().__init__(coordinator)
+        self.coordinator = coordinator
         profile = coordinator.config_entry.runtime_data.profile
         self.point = point
         self.device_id = device.id
         self._attr_unique_id = ids.point(profile.id, device.id, point.key)
         self._attr_device_info = park_device_info(profile, device)
+        # (available, value) as last written; nothing written yet.
+        self._shown: tuple[bool, Any] | None = None
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the coordinator's readings of this entity's device."""
+        await super().async_added_to_hass()
+        self.async_on_remove(device_fanout(self.coordinator).async_subscribe(self))
+
+    async def async_update(self) -> None:
+        """Poll now (the update_entity service); the coordinator's loop polls on its own otherwise."""
+        if self.enabled:
+            await self.coordinator.async_request_refresh()
+
+    @callback
+    def async_reading_changed(self) -> None:
+        """The device's reading changed: write the state if this point's value or availability did."""
+        if (self.available, self.raw_value) != self._shown:
+            self.async_write_ha_state()
+
+    def _async_write_ha_state(self) -> None:
+        """Write the state (HA's hook for customising it), remembering what it showed."""
+        self._shown = (self.available, self.raw_value)
+        super()._async_write_ha_state()
 
     @property
     def available(self) -> bool:
         """Unavailable when the gateway is down or the device did not answer."""
+        if not self.coordinator.last_update_success:
+            return False
         reading = (self.coordinator.data or {}).get(self.device_id)
-        return super().available and reading is not None and reading.available
+        return reading is not None and reading.available
 
     @property
     def raw_value(self) -> Any:
