@@ -123,7 +123,8 @@ async def test_records_arrive_in_the_gateway_shape(
 
     topics = [t for t, _ in recorder.messages]
     connects = recorder.docs("v1/gateway/connect")
-    assert connects[0] == {"device": PARK, "type": "smart_park"}  # the park device first
+    # The park device first, byte for byte (compact JSON, UTF-8).
+    assert recorder.messages[0] == ("v1/gateway/connect", b'{"device":"zhifeng","type":"smart_park"}')
     assert {(c["device"], c["type"]) for c in connects} == {
         (PARK, "smart_park"),
         (f"{PARK}:sensor.tank_level", "sensor"),
@@ -168,6 +169,8 @@ async def test_records_arrive_in_the_gateway_shape(
         "ts": 1795928460000,
         "values": {"rid": "hl-test", "kind": "health", "health": {"state": "ok"}},
     }
+    (raw,) = [p for t, p in recorder.messages if t == "v1/gateway/attributes"]
+    assert "智峰精密".encode() in raw  # UTF-8 as is, not \u escapes
     (attributes,) = recorder.docs("v1/gateway/attributes")
     profile = attributes[f"{PARK}:enterprise:e001"]
     assert profile["rid"].startswith("ent-")
