@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 
 from custom_components.smart_park.engine.catalogue import builtin_device_types
-from custom_components.smart_park.engine.codec import DataType, WordOrder, decode_registers, encode_registers
+from custom_components.smart_park.engine.codec import (
+    DataType,
+    WordOrder,
+    decode_at,
+    decode_registers,
+    encode_registers,
+)
 from custom_components.smart_park.engine.modbus import decode_point, encode_point, plan_blocks
 
 
@@ -31,6 +39,20 @@ def test_round_trip(data_type: DataType, value: float, words: list[int]) -> None
 def test_wrong_word_count() -> None:
     with pytest.raises(ValueError, match="needs 2 registers"):
         decode_registers([1], DataType.UINT32)
+
+
+def test_decode_at_reads_in_place() -> None:
+    """The poller's decoder reads a value inside a reply; a short reply or a non-16-bit word is refused."""
+    reply = [7, 0x3FC0, 0x0000, 0xFFFE]
+    assert decode_at(reply, 1, DataType.FLOAT32) == 1.5
+    assert decode_at([7, 0x0000, 0x3FC0], 1, DataType.FLOAT32, WordOrder.LITTLE) == 1.5
+    assert decode_at(reply, 3, DataType.INT16, WordOrder.LITTLE) == -2
+    with pytest.raises(ValueError, match="needs 2 registers, got 1"):
+        decode_at(reply, 3, DataType.UINT32)
+    with pytest.raises(ValueError, match="needs 1 registers"):
+        decode_at(reply, -1, DataType.UINT16)
+    with pytest.raises(struct.error):
+        decode_at([0x10000], 0, DataType.UINT16)
 
 
 def test_point_scale_and_enum() -> None:

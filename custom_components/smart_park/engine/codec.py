@@ -7,7 +7,7 @@ decodes the same everywhere.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 
 
@@ -41,9 +41,39 @@ _FORMATS: dict[DataType, tuple[str, int]] = {
 }
 
 
+# Per type: its register count, and the words -> bytes -> value step as one pack and one unpack (the poller
+# decodes every point of every reply; this keeps it free of per-word Python work).
+type _Coder = tuple[int, Callable[..., bytes], Callable[[bytes], tuple[int | float, ...]]]
+_CODERS: dict[DataType, _Coder] = {
+    data_type: (count, struct.Struct(f">{count}H").pack, struct.Struct(fmt).unpack)
+    for data_type, (fmt, count) in _FORMATS.items()
+}
+_COUNTS = {data_type: count for data_type, (_fmt, count) in _FORMATS.items()} | {DataType.BOOL: 1}
+
+
 def register_count(data_type: DataType) -> int:
     """Registers (or bits, for bool) a value of this type occupies."""
-    return 1 if data_type is DataType.BOOL else _FORMATS[data_type][1]
+    return _COUNTS[data_type]
+
+
+def decode_at(
+    data: Sequence[int],
+    offset: int,
+    data_type: DataType,
+    word_order: WordOrder = WordOrder.BIG,
+) -> int | float:
+    """Decode the raw value (no scaling) whose registers start at ``data[offset]``.
+
+    Raises :class:`ValueError` when ``data`` ends before the value does, :class:`struct.error` when a word is
+    not a 16-bit unsigned integer.
+    """
+    count, pack, unpack = _CODERS[data_type]
+    words = data[offset : offset + count]
+    if len(words) != count or offset < 0:
+        raise ValueError(f"{data_type} needs {count} registers, got {len(words)}")
+    if word_order is WordOrder.LITTLE and count > 1:
+        words = words[::-1]
+    return unpack(pack(*words))[0]
 
 
 def decode_registers(
@@ -52,13 +82,10 @@ def decode_registers(
     word_order: WordOrder = WordOrder.BIG,
 ) -> int | float:
     """Decode the raw value from its registers (no scaling)."""
-    fmt, count = _FORMATS[data_type]
+    count = _CODERS[data_type][0]
     if len(words) != count:
         raise ValueError(f"{data_type} needs {count} registers, got {len(words)}")
-    ordered = list(words) if word_order is WordOrder.BIG else list(reversed(words))
-    raw = b"".join(w.to_bytes(2, "big") for w in ordered)
-    value: int | float = struct.unpack(fmt, raw)[0]
-    return value
+    return decode_at(words, 0, data_type, word_order)
 
 
 def encode_registers(

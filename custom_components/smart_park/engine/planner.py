@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .catalogue import MAX_BITS_PER_READ, MAX_REGISTERS_PER_READ, Point, Table
-from .codec import DataType, decode_registers, encode_registers, scale_value, unscale_value
+from .codec import DataType, decode_at, encode_registers, register_count, scale_value, unscale_value
 
 DEFAULT_MAX_GAP = 8
 # Bits are packed eight to a byte, so a gap of N registers costs as much as 16*N bits on the wire.
@@ -71,13 +71,13 @@ def decode_point(point: Point, block: ReadBlock, data: Sequence[int] | Sequence[
     this keeps a short list from ever turning into an ``IndexError`` or a value read from the wrong place).
     """
     offset = point.address - block.address
-    if offset < 0 or offset + point.count > len(data):
-        raise ValueError(f"{point.key}: {len(data)} values do not cover offset {offset} + {point.count}")
-    if point.data_type is DataType.BOOL:
+    data_type = point.data_type
+    count = register_count(data_type)
+    if offset < 0 or offset + count > len(data):
+        raise ValueError(f"{point.key}: {len(data)} values do not cover offset {offset} + {count}")
+    if data_type is DataType.BOOL:
         return bool(data[offset])
-    raw = decode_registers(
-        [int(w) for w in data[offset : offset + point.count]], point.data_type, point.word_order
-    )
+    raw = decode_at(data, offset, data_type, point.word_order)
     if point.options:
         return point.options.get(int(raw))
     return scale_value(raw, point.scale, point.offset, point.precision)
