@@ -229,7 +229,7 @@ async def test_safety_tier_keeps_its_period_on_an_overloaded_bus(start: Start) -
     assert statistics.median(gaps) <= periods[Tier.SAFETY] * 1.1
     assert sorted(gaps)[int(len(gaps) * 0.9)] <= periods[Tier.SAFETY] + 0.1
     for tier in (Tier.FAST, Tier.NORMAL, Tier.SLOW):
-        assert len(done[tier]) >= 2, (tier, done[tier])
+        assert done[tier], tier  # not starved
     for tier in (Tier.FAST, Tier.NORMAL):
         assert poller.period(tier) > periods[tier]  # stretched
         assert len(done[tier]) >= int(11.0 / poller.period(tier)) - 1
