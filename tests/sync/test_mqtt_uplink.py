@@ -213,6 +213,7 @@ async def test_rpc_safe_set_only_and_only_this_park(
             await _rpc(platform, PARK, 2, "ping")
             await _rpc(platform, PARK, 3, "ring_bells")
             await _rpc(platform, f"{PARK}:sensor.tank_level", 4, "write")
+            await _rpc(platform, f"{PARK}x", 8, "ping")  # a park whose id starts like ours
             await _rpc(platform, "other-park", 5, "status")
             await _rpc(platform, "other-park:sensor.x", 6, "ping")
             await _rpc(platform, PARK, 7, "reset")
@@ -237,7 +238,7 @@ async def test_rpc_safe_set_only_and_only_this_park(
     assert answers[3] == {"device": PARK, "id": 3, "data": not_allowed}
     assert answers[4] == {"device": f"{PARK}:sensor.tank_level", "id": 4, "data": not_allowed}
     assert answers[7]["data"] == not_allowed
-    assert rpc == {"answered": 2, "refused": 3, "ignored": 2}
+    assert rpc == {"answered": 2, "refused": 3, "ignored": 3}
 
 
 async def test_broker_restart_mid_stream_loses_nothing(

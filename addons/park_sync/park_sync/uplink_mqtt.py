@@ -77,7 +77,7 @@ class MQTTUplink:
         self._on_acked = on_acked
         self._flush = asyncio.Event()
         self._announced: set[str] = set()  # devices connected on this MQTT connection
-        self._ours: set[str] = {options.park_id}  # every device this park ever announced (RPC routing)
+        self._ours: set[str] = {options.park_id}  # every device announced since the start
         self._limit = self._m.max_message_bytes - _HEADROOM  # lowered when the broker refuses big messages
         self._in_flight: list[Message] = []  # sent, PUBACK not yet seen
         self._drops = 0  # sessions in a row that ended with data in flight, no PUBACK since
@@ -250,7 +250,9 @@ class MQTTUplink:
         if not isinstance(doc, dict) or not isinstance(data, dict) or "id" in doc:
             return None
         device, method, rpc_id = doc.get("device"), data.get("method"), data.get("id")
-        if device not in self._ours or not isinstance(method, str):
+        # Ours: the park device and <park_id>:... (a park id has no colon when MQTT is on).
+        ours = isinstance(device, str) and device.split(":", 1)[0] == self._o.park_id
+        if not ours or not isinstance(method, str):
             self.rpc["ignored"] += 1  # another park's device (a shared broker delivers everyone's)
             return None
         result: dict[str, Any]
