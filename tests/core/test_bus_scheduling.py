@@ -36,7 +36,7 @@ def test_overload_stretches_the_measurements_evenly_and_keeps_safety() -> None:
     cycles = {Tier.SAFETY: 0.03, Tier.FAST: 2.0, Tier.NORMAL: 4.0, Tier.SLOW: 0.6}
     got = stretched_periods(cycles, PERIODS)
     assert got[Tier.SAFETY] == PERIODS[Tier.SAFETY]
-    # slow's 1 % is under its 2 % floor: kept whole. Fast and normal share 0.9 - 0.3 - 0.01 = 0.59 of the
+    # slow's 1 % is at its 1 % floor: kept whole. Fast and normal share 0.9 - 0.3 - 0.01 = 0.59 of the
     # line by one factor: (8 + 0.8) / 0.59 = 14.915
     factor = (8 + 0.8) / 0.59
     assert got[Tier.SLOW] == pytest.approx(60.0)

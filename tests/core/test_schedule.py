@@ -159,3 +159,37 @@ async def test_granted_while_cancelled_passes_the_line_on() -> None:
         await after
     await first
     assert order == [Lane.FAST]
+
+
+@pytest.mark.parametrize(
+    ("lanes", "expected"),
+    [
+        # No safety read waiting: the bells' write goes before every measurement read, owed or not.
+        ((Lane.FAST, Lane.WRITE), [Lane.WRITE, Lane.FAST]),
+        # A safety read waiting: the lanes owed their floor shares go first (fast, queued first, then the
+        # write: both owed after 10 s), then safety.
+        ((Lane.FAST, Lane.WRITE, Lane.SAFETY), [Lane.FAST, Lane.WRITE, Lane.SAFETY]),
+        # Owed or not, no measurement read goes before a write when safety is not waiting.
+        ((Lane.SLOW, Lane.NORMAL, Lane.WRITE), [Lane.WRITE, Lane.SLOW, Lane.NORMAL]),
+    ],
+)
+async def test_owed_lanes_go_before_safety_but_not_before_writes(
+    lanes: tuple[Lane, ...], expected: list[Lane]
+) -> None:
+    clock = Clock()
+    scheduler = BusScheduler(clock=clock)
+    order: list[Lane] = []
+    release = asyncio.Event()
+
+    async def long_holder() -> None:
+        async with scheduler.slot(Lane.NORMAL):
+            await release.wait()
+            clock.now += 10.0  # the line was busy 10 s: the waiting fast lane is owed its share by now
+
+    first = asyncio.create_task(long_holder())
+    await asyncio.sleep(0)
+    waiting = [asyncio.create_task(_hold(scheduler, clock, lane, order, cost=0.03)) for lane in lanes]
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(first, *waiting)
+    assert order == expected
