@@ -84,6 +84,7 @@ bench: $(VENV)/.bench-installed browser
 	$(PY) benchmarks/sync.py
 	$(PY) benchmarks/linkage_latency.py
 	$(PY) benchmarks/bus_polling.py
+	$(PY) benchmarks/hass_cpu.py
 	$(PY) benchmarks/gbt26875_uplink.py
 	$(PY) benchmarks/volunteer_dispatch.py
 	$(PY) benchmarks/audit_save.py

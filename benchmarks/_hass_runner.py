@@ -327,12 +327,14 @@ async def start_smart_park(
     *,
     extra: Mapping[str, Any] | None = None,
     launcher: Path | None = None,
+    component: Path | None = None,
 ) -> tuple[Hass, float]:
     """A fresh hass with smart_park added through its config flow over REST, as a user (and the demo) does.
 
     The answers: the first gateway's address, then the park profile as YAML. ``extra``: more of
-    configuration.yaml (integrations to load); ``launcher``: see :class:`Hass`. Returns the running instance
-    and the seconds from start to a loaded entry; the caller stops it.
+    configuration.yaml (integrations to load); ``launcher``: see :class:`Hass`; ``component``: another copy of
+    the smart_park package to load (e.g. an older commit's, from ``git worktree``). Returns the running
+    instance and the seconds from start to a loaded entry; the caller stops it.
     """
     (http_port,) = free_ports(1)
     configuration = hass_configuration(
@@ -343,7 +345,7 @@ async def start_smart_park(
     hass = Hass(
         config_dir,
         configuration,
-        custom_components=[ROOT / "custom_components" / "smart_park"],
+        custom_components=[component or ROOT / "custom_components" / "smart_park"],
         launcher=launcher,
     )
     started = time.monotonic()

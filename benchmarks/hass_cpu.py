@@ -76,6 +76,7 @@ class Round:
 
     ours: Sample = field(default_factory=Sample)
     core: Sample = field(default_factory=Sample)
+    before: Sample | None = None  # --before: another copy of smart_park, same park and settings
 
 
 def core_park_configuration(raw: dict[str, Any], http_port: int) -> tuple[dict[str, Any], int]:
@@ -125,9 +126,14 @@ async def _window(
 
 
 async def measure_ours(
-    raw: dict[str, Any], control: Control, window: float, workdir: Path, profile: Path | None
+    raw: dict[str, Any],
+    control: Control,
+    window: float,
+    workdir: Path,
+    profile: Path | None = None,
+    component: Path | None = None,
 ) -> Sample:
-    """smart_park in a fresh hass, set up through its config flow with default options."""
+    """smart_park (``component``: another copy) in a fresh hass, added by its config flow, default options."""
     sample = Sample(entities=sum(len(d.points) for d in parse_profile(raw).devices.values()))
     first = raw["gateways"][0]
     if profile is not None:
@@ -139,6 +145,7 @@ async def measure_ours(
         first["host"],
         int(first["port"]),
         launcher=PROFILED_HASS if profile is not None else None,
+        component=component,
     )
     try:
         await asyncio.sleep(SETTLE_S)
@@ -181,6 +188,17 @@ def report(rounds: list[Round], raw: dict[str, Any], window: float) -> list[str]
             f"{r.ours.requests_per_s:>12.0f}{r.core.requests_per_s:>12.0f}"
             f"{r.ours.setup_s:>13.0f}{r.core.setup_s:>13.0f}"
         )
+    if any(r.before is not None for r in rounds):
+        lines += [
+            "",
+            f"{'round':<7}{'before CPU %':>13}{'ours CPU %':>11}{'ours ÷ before':>14}{'before req/s':>13}",
+        ]
+        for index, r in enumerate(rounds, 1):
+            if (before := r.before) is not None:
+                lines.append(
+                    f"{index:<7}{100 * before.cpu:>13.1f}{100 * r.ours.cpu:>11.1f}"
+                    f"{_ratio(r.ours.cpu, before.cpu):>14}{before.requests_per_s:>13.0f}"
+                )
     lines += [
         "",
         "  * CPU % = the hass process's utime+stime over the window / the window (100 % = one core).",
@@ -206,6 +224,11 @@ async def run_rounds(args: argparse.Namespace, raw: dict[str, Any], control: Con
         profile = workdir / f"ours_{index}.prof" if args.profile else None
         result.ours = await measure_ours(raw, control, args.window, workdir / f"ours_{index}", profile)
         profiles += [profile] if profile is not None else []
+        if args.before is not None:
+            print(f"round {index}: ours before ({args.before}) ...", flush=True)
+            result.before = await measure_ours(
+                raw, control, args.window, workdir / f"before_{index}", component=args.before
+            )
         if not args.no_core:
             print(f"round {index}: core modbus ...", flush=True)
             result.core = await measure_core(raw, control, args.window, workdir / f"core_{index}")
@@ -227,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rounds", type=int, default=2, help="ours + core pairs (default 2)")
     parser.add_argument("--quick", action="store_true", help="small park, short window, one round")
     parser.add_argument("--no-core", action="store_true", help="ours only")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="DIR",
+        help="also measure this smart_park package (e.g. an older commit's from git worktree) each round",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile ours' hass during its windows")
     parser.add_argument("--keep", action="store_true", help="keep the working directory (configs, logs)")
     return parser
