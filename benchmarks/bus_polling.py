@@ -9,6 +9,13 @@ process's event loop:
    bus emulation on (``ParkSimulator(emulate_buses=True)``: one transaction at a time per gateway, each
    holding the line for engine/bus.py's modelled duration).
 
+3. ``core`` (``--no-core`` skips it): HA core's ``modbus`` on the serial park's emulated buses, every point
+   an entity at core's fastest intervals (1 / 1 / 5 / 60 s) plus linkage_latency.py's switches and one
+   automation per building (benchmarks/_bus_polling_core.py). Core reads one entity per request: its reads
+   are stamped by each point's (device, table, address, count). Fewer presses (``--core-trials``, 0: none)
+   and no warm-up: core's hub serves its whole queue first come first served, so a press takes minutes on
+   the full park (each bell's write waits a full pass of the queue); no fault variant.
+
 For each:
 
 * Per tier, the achieved poll period: every read of a planned block (the blocks hass's pollers plan, keyed by
@@ -24,7 +31,8 @@ For each:
   and another answers reads 2 s late; the safety tier's read-to-read gaps on that gateway are stamped for
   ``--fault-window`` seconds (default 35: a unit's first failure and its retry after the 30 s backoff).
 
-Run: ``.venv/bin/python benchmarks/bus_polling.py [--enterprises N] [--trials N] [--window S] [--quick]``.
+Run: ``.venv/bin/python benchmarks/bus_polling.py [--enterprises N] [--trials N] [--window S] [--quick]
+[--no-core] [--core-trials N]``.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,17 +54,25 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the repository's packages importable
     sys.path.insert(0, str(ROOT))
 
+from benchmarks._bus_polling_core import (  # noqa: E402
+    CORE_NOTES,
+    CORE_TRIAL_TIMEOUT,
+    BusCore,
+    point_tiers,
+    run_trial,
+)
 from benchmarks._hass_runner import process_cpu  # noqa: E402
 from benchmarks.linkage_latency import (  # noqa: E402
+    TRIAL_TIMEOUT,
     BellWatch,
     Ours,
+    Side,
     Summary,
     Trial,
     park_document,
     park_groups,
     percentile,
     plan_trials,
-    run_trial,
     summarize,
 )
 from custom_components.smart_park.bus_capacity import gateway_report  # noqa: E402
@@ -100,6 +116,14 @@ def block_tiers(plans: Mapping[Tier, Mapping[str, Iterable[ReadBlock]]]) -> dict
         for device_id, blocks in plan.items()
         for block in blocks
     }
+
+
+def planned_per_tier(tiers: Mapping[BlockKey, Tier]) -> dict[Tier, int]:
+    """Requests a full cycle of each tier takes: the reads mapped to it (0 for a tier without any)."""
+    counts = dict.fromkeys(TIERS, 0)
+    for tier in tiers.values():
+        counts[tier] += 1
+    return counts
 
 
 def cycle_period(window_s: float, reads: int, planned: int) -> float:
@@ -146,10 +170,13 @@ class ReadStamps:
     """Stamps every read of a planned block inside the simulator: gaps per block, reads per tier and gateway.
 
     A write's read-back (the client verifies bells that way) can be the very range of a planned block (the
-    bells are normal-tier coils): the first read of a table after a write to it is not counted as a poll.
+    bells are normal-tier coils): the first read of a table after a write to it is not counted as a poll
+    (``read_backs=False``: a side that does not read back, every read is a poll).
     """
 
-    def __init__(self, sim: ParkSimulator, tiers: Mapping[BlockKey, Tier]) -> None:
+    def __init__(
+        self, sim: ParkSimulator, tiers: Mapping[BlockKey, Tier], *, read_backs: bool = True
+    ) -> None:
         self.tiers = tiers
         self.collecting = False
         self.gaps: dict[tuple[str, Tier], list[float]] = {}  # (gateway, tier) -> gaps in ms
@@ -157,7 +184,8 @@ class ReadStamps:
         self.read_backs = 0
         self._last: dict[BlockKey, int] = {}
         self._written: set[tuple[str, str]] = set()  # (device id, table) written, read-back not yet seen
-        sim.on_write.append(lambda record: self._written.add((record.device_id, record.table)))
+        if read_backs:
+            sim.on_write.append(lambda record: self._written.add((record.device_id, record.table)))
         for image in sim.images.values():
             self._wrap(image)
 
@@ -244,51 +272,64 @@ async def _faults(
     result.fault_safety = stamps.period(Tier.SAFETY, gateway)
 
 
-async def measure(
-    name: str,
-    raw: dict[str, Any],
-    *,
-    emulate: bool,
-    warm_up: Trial,
-    trials: Sequence[Trial],
-    window: float,
-    fault_window: float,
-    workdir: Path,
-) -> RunResult:
-    """A fresh simulator and hass for one transport; presses, then the rest of the window, then the faults."""
-    result = RunResult(name)
-    profile = parse_profile(raw)
-    groups = park_groups(profile)
-    pollers = {
-        gw_id: GatewayPoller(
+def our_pollers(profile: ParkProfile) -> list[GatewayPoller]:
+    """One poller per gateway, as the integration's coordinators plan them (default max gap)."""
+    return [
+        GatewayPoller(
             GatewayClient(gateway),
             [d for d in profile.devices.values() if d.gateway == gw_id],
             max_gap=DEFAULT_MAX_GAP,
         )
         for gw_id, gateway in profile.gateways.items()
-    }
-    plans = {tier: {d: b for p in pollers.values() for d, b in p.plan(tier).items()} for tier in TIERS}
-    result.planned = {tier: sum(len(b) for b in plan.values()) for tier, plan in plans.items()}
-    if emulate:
-        result.capacity = [gateway_report(profile, p, DEFAULT_INTERVAL) for p in pollers.values()]
+    ]
+
+
+def our_reads(profile: ParkProfile) -> dict[BlockKey, Tier]:
+    """Our planned reads (blocks, after piggyback; they depend on the transport) -> their tier."""
+    pollers = our_pollers(profile)
+    return block_tiers({tier: {d: b for p in pollers for d, b in p.plan(tier).items()} for tier in TIERS})
+
+
+async def measure(
+    name: str,
+    raw: dict[str, Any],
+    side: Side,
+    reads: Mapping[BlockKey, Tier],
+    *,
+    emulate: bool,
+    warm_up: Trial | None,
+    trials: Sequence[Trial],
+    window: float,
+    fault_window: float,
+    workdir: Path,
+    trial_timeout: float = TRIAL_TIMEOUT,
+    read_backs: bool = True,
+) -> RunResult:
+    """A fresh simulator and ``side``'s hass for one transport; presses, then the rest of the window, faults.
+
+    ``reads``: what the side asks the simulator for, keyed as :class:`ReadStamps` sees it, -> tier.
+    """
+    result = RunResult(name, planned=planned_per_tier(reads))
+    profile = parse_profile(raw)
+    groups = park_groups(profile)
     sim = ParkSimulator(profile, emulate_buses=emulate)
     await sim.start()
-    side = Ours()
     try:
-        stamps, watch = ReadStamps(sim, block_tiers(plans)), BellWatch(sim)
+        stamps, watch = ReadStamps(sim, reads, read_backs=read_backs), BellWatch(sim)
         print(f"{name}: starting hass ...", flush=True)
         await side.start(sim, raw, workdir / name)
         assert side.hass is not None
         result.setup_s = side.setup_s
-        print(f"{name}: ready after {side.setup_s:.0f} s; warm-up + {len(trials)} presses", flush=True)
-        await run_trial(sim, watch, side, warm_up, groups[warm_up.building])
+        print(f"{name}: ready after {side.setup_s:.0f} s; {len(trials)} presses", flush=True)
+        if warm_up is not None:
+            await run_trial(sim, watch, side, warm_up, groups[warm_up.building], trial_timeout)
         sim.reset_counters()
         stamps.restart()
         started, cpu0 = time.monotonic(), process_cpu(side.hass.pid)
         outcomes = []
         for trial in trials:
             side.hass.check_alive()
-            outcomes.append(await run_trial(sim, watch, side, trial, groups[trial.building]))
+            outcomes.append(await run_trial(sim, watch, side, trial, groups[trial.building], trial_timeout))
         print(f"{name}: presses done after {time.monotonic() - started:.0f} s", flush=True)
         await asyncio.sleep(max(0.0, started + window - time.monotonic()))
         result.window_s = time.monotonic() - started
@@ -310,72 +351,82 @@ async def measure(
 # --- report ------------------------------------------------------------------------------------------------
 
 
-def report_lines(tcp: RunResult, serial: RunResult) -> list[str]:
-    """Both runs side by side, with serial ÷ tcp ratios."""
+WIDTHS = (12, 14, 14, 12, 12)  # tcp, serial, serial ÷ tcp, core, core ÷ ours (serial)
+
+
+def row(
+    label: str, values: Sequence[float], fmt: Callable[[float], str] = fmt_ms, *, ratios: bool = True
+) -> str:
+    """A table row: tcp, serial, serial ÷ tcp, then (with a third value) core and core ÷ serial ours.
+
+    ``ratios=False`` for counts that depend on each run's window (gaps, cycles): blank ratio cells.
+    """
+    tcp, serial, *core = values
+    cells = [fmt(tcp), fmt(serial), ratio(serial, tcp) if ratios else ""]
+    if core:
+        cells += [fmt(core[0]), ratio(core[0], serial) if ratios else ""]
+    line = f"{label:<34}" + "".join(f"{cell:>{width}}" for cell, width in zip(cells, WIDTHS, strict=False))
+    return line.rstrip()
+
+
+def _count(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.0f}"
+
+
+def _fixed(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}" if math.isfinite(value) else "inf"
+
+
+def report_lines(tcp: RunResult, serial: RunResult, core: RunResult | None = None) -> list[str]:
+    """The runs side by side, with serial ÷ tcp and core ÷ ours (on the same serial buses) ratios."""
+    runs = (tcp, serial) if core is None else (tcp, serial, core)
+    head = ("tcp", "serial 9600", "serial ÷ tcp", "core 9600", "core ÷ ours")[: 3 + 2 * (core is not None)]
     lines = [
-        f"{'':<34}{'tcp':>12}{'serial 9600':>14}{'serial ÷ tcp':>14}",
-        "Achieved poll period, ms (p50 / p99) against the configured one:",
+        f"{'':<34}" + "".join(f"{h:>{w}}" for h, w in zip(head, WIDTHS, strict=False)),
+        "Achieved poll period, ms (p50 / p99) against the configured one (ours'; core's in the notes):",
     ]
     for tier in TIERS:
-        t, s = tcp.periods[tier], serial.periods[tier]
         configured = DEFAULT_INTERVAL[tier] * 1000
-        for label, tv, sv in (("p50", t.p50, s.p50), ("p99", t.p99, s.p99)):
-            lines.append(
-                f"  {tier!s:<7}{label} (every {configured:>6.0f})"
-                f"{fmt_ms(tv):>12}{fmt_ms(sv):>14}{ratio(sv, tv):>14}"
-            )
-        lines.append(f"  {tier!s:<7}gaps measured{'':<14}{t.gaps:>12}{s.gaps:>14}")
+        for q in ("p50", "p99"):
+            label = f"  {tier!s:<7}{q} (every {configured:>6.0f})"
+            lines.append(row(label, [getattr(r.periods[tier], q) for r in runs]))
+        gaps = [r.periods[tier].gaps for r in runs]
+        lines.append(row(f"  {tier!s:<7}gaps measured", gaps, _count, ratios=False))
     lines.append("Period from the reads (window ÷ cycles completed in it), s:")
     for tier in TIERS:
-        tv, sv = (cycle_period(r.window_s, r.reads.get(tier, 0), r.planned[tier]) for r in (tcp, serial))
-        lines.append(
-            f"  {tier!s:<7}(every {DEFAULT_INTERVAL[tier]:>4g} s){'':<14}"
-            f"{tv:>12.2f}{sv:>14.2f}{ratio(sv, tv):>14}"
-        )
+        periods = [cycle_period(r.window_s, r.reads.get(tier, 0), r.planned[tier]) for r in runs]
+        lines.append(row(f"  {tier!s:<7}(every {DEFAULT_INTERVAL[tier]:>4g} s)", periods, _fixed))
     lines.append("Call point -> all bells of its building on, ms:")
-    for label in ("p50", "p99", "max"):
-        tv, sv = (getattr(r.latency, label) if r.latency else math.nan for r in (tcp, serial))
-        lines.append(f"  {label:<32}{fmt_ms(tv):>12}{fmt_ms(sv):>14}{ratio(sv, tv):>14}")
-    for label in ("p50", "p99"):
-        tv, sv = (getattr(r.detect, label) if r.detect else math.nan for r in (tcp, serial))
-        lines.append(f"  press -> first read, {label:<11}{fmt_ms(tv):>12}{fmt_ms(sv):>14}{ratio(sv, tv):>14}")
-    failures = [r.latency.failures if r.latency else 0 for r in (tcp, serial)]
-    trials = tcp.latency.trials if tcp.latency else 0
-    lines.append(
-        f"  {'presses (timed out)':<32}{f'{trials} ({failures[0]})':>12}{f'{trials} ({failures[1]})':>14}"
-    )
-    lines.append("Requests per full cycle (planned blocks) and reads stamped in the window:")
-    for tier in TIERS:
-        cycles = [
-            r.reads.get(tier, 0) / r.planned[tier] if r.planned[tier] else math.nan for r in (tcp, serial)
-        ]
+    for q in ("p50", "p99", "max"):
+        lines.append(row(f"  {q}", [getattr(r.latency, q) if r.latency else math.nan for r in runs]))
+    for q in ("p50", "p99"):
         lines.append(
-            f"  {tier!s:<7}{tcp.planned[tier]:>5} per cycle; cycles"
-            f"{cycles[0]:>12.1f}{cycles[1]:>14.1f}{ratio(cycles[1], cycles[0]):>14}"
+            row(f"  press -> first read, {q}", [getattr(r.detect, q) if r.detect else math.nan for r in runs])
         )
+    presses = [f"{r.latency.trials} ({r.latency.failures})" if r.latency else "-" for r in runs]
+    cells = [*presses[:2], "", *presses[2:]]
     lines.append(
-        f"  {'all tiers per cycle':<32}{sum(tcp.planned.values()):>12}{sum(serial.planned.values()):>14}"
-        f"{ratio(sum(serial.planned.values()), sum(tcp.planned.values())):>14}"
+        f"  {'presses (timed out)':<32}" + "".join(f"{c:>{w}}" for c, w in zip(cells, WIDTHS, strict=False))
     )
     lines.append(
-        f"  {'requests/s served':<32}{tcp.requests_per_s:>12.0f}{serial.requests_per_s:>14.0f}"
-        f"{ratio(serial.requests_per_s, tcp.requests_per_s):>14}"
+        "Requests per full cycle (ours: planned blocks; core: one per entity) and cycles in the window:"
     )
-    lines.append(
-        f"{'hass CPU, % of one core':<34}{tcp.hass_cpu * 100:>12.1f}{serial.hass_cpu * 100:>14.1f}"
-        f"{ratio(serial.hass_cpu, tcp.hass_cpu):>14}"
-    )
+    for tier in TIERS:
+        lines.append(row(f"  {tier!s:<7}requests per cycle", [r.planned[tier] for r in runs], _count))
+        cycles = [r.reads.get(tier, 0) / r.planned[tier] if r.planned[tier] else math.nan for r in runs]
+        lines.append(row(f"  {tier!s:<7}cycles in the window", cycles, lambda v: f"{v:.1f}", ratios=False))
+    lines.append(row("  all tiers per cycle", [sum(r.planned.values()) for r in runs], _count))
+    lines.append(row("  requests/s served", [r.requests_per_s for r in runs], _count))
+    lines.append(row("hass CPU, % of one core", [r.hass_cpu * 100 for r in runs], lambda v: f"{v:.1f}"))
     if tcp.fault_safety is not None and serial.fault_safety is not None:
         dead, slow = serial.fault_units
         lines.append(
             f"Safety tier on {serial.fault_gateway}, ms: before, then with {dead} silent and {slow} "
-            f"{FAULT_DELAY:g} s late:"
+            f"{FAULT_DELAY:g} s late (ours only):"
         )
         for label, pick in (("before", "clean_safety"), ("faults", "fault_safety")):
-            t, s = getattr(tcp, pick), getattr(serial, pick)
             for q in ("p50", "p99", "max"):
-                tv, sv = getattr(t, q), getattr(s, q)
-                lines.append(f"  {label} {q:<25}{fmt_ms(tv):>12}{fmt_ms(sv):>14}{ratio(sv, tv):>14}")
+                lines.append(row(f"  {label} {q}", [getattr(getattr(r, pick), q) for r in (tcp, serial)]))
     return lines
 
 
@@ -399,7 +450,12 @@ def capacity_lines(reports: Sequence[CapacityReport]) -> list[str]:
 
 
 def print_report(
-    enterprises: int, profile: ParkProfile, tcp: RunResult, serial: RunResult, seed: int
+    enterprises: int,
+    profile: ParkProfile,
+    tcp: RunResult,
+    serial: RunResult,
+    core: RunResult | None,
+    seed: int,
 ) -> None:
     """The table and what a reader needs to interpret it."""
     print()
@@ -409,27 +465,30 @@ def print_report(
         f"at {BAUDRATE} baud, bus emulation on."
     )
     print()
-    for line in report_lines(tcp, serial):
+    for line in report_lines(tcp, serial, core):
         print(line)
     print()
     for line in capacity_lines(serial.capacity):
         print(line)
     print()
     print("Notes:")
-    for run in (tcp, serial):
+    for run in (tcp, serial, *([core] if core else [])):
         print(
             f"  * {run.name}: hass ready in {run.setup_s:.0f} s; measured over {run.window_s:.0f} s; "
             f"{run.read_backs} write read-backs not counted as polls."
         )
     print("  * periods are read-to-read gaps of each planned block, stamped in the simulator; a tier with")
     print("    fewer than two reads of a block in the window has no figure ('-').")
-    print(f"  * presses: random call points, random 0-1 s pauses, seed {seed}; one uncounted warm-up each.")
+    print(f"  * presses: random call points, random 0-1 s pauses, seed {seed}; ours: one uncounted warm-up.")
     print("  * serial safety runs late although the capacity report gives it 0.14 s: the client serves")
     print("    one request at a time by priority, so between two requests of a safety poll a waiting")
     print("    lower-tier request takes the line (one transaction each time).")
     print(
         "  * hass CPU = utime+stime of the hass process over the window / window (the 2-core host is shared)."
     )
+    if core is not None:
+        for line in CORE_NOTES:
+            print(line)
 
 
 # --- main --------------------------------------------------------------------------------------------------
@@ -449,6 +508,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--fault-window", type=float, help="seconds stamped with the faults on (default 35; --quick 5)"
     )
     parser.add_argument("--no-faults", action="store_true", help="skip the dead + slow unit variant")
+    parser.add_argument("--no-core", action="store_true", help="skip core modbus on the emulated buses")
+    parser.add_argument(
+        "--core-trials",
+        type=int,
+        help="measured presses for core, 0: none (default 3; --quick 2); each takes minutes on the full park",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke test: small park, short windows")
     parser.add_argument("--seed", type=int, default=1, help="seed of the call points and pauses (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the working directory (hass logs)")
@@ -456,11 +521,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def run(args: argparse.Namespace) -> int:
-    """Measure the TCP park, then the serial one, and print the report."""
+    """Measure the TCP park, then the serial one, then core on the serial one; print the report."""
     # pymodbus dumps its last frames when the simulator stops with requests in flight: noise here.
     logging.getLogger("pymodbus.logging").setLevel(logging.CRITICAL)
     enterprises = args.enterprises or (20 if args.quick else 200)
     count = args.trials or (5 if args.quick else 30)
+    core_count = args.core_trials if args.core_trials is not None else (2 if args.quick else 3)
     window = args.window or (10.0 if args.quick else 65.0)
     fault_window = 0.0 if args.no_faults else (args.fault_window or (5.0 if args.quick else 35.0))
     raw = park_document(enterprises)
@@ -473,21 +539,42 @@ async def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        common: dict[str, Any] = {
+        ours: dict[str, Any] = {
             "warm_up": warm_up,
             "trials": trials,
             "window": window,
             "fault_window": fault_window,
             "workdir": workdir,
         }
-        tcp = await measure("tcp", raw, emulate=False, **common)
-        serial = await measure("serial", serial_document(park_document(enterprises)), emulate=True, **common)
+        tcp = await measure("tcp", raw, Ours(), our_reads(profile), emulate=False, **ours)
+        serial_raw = serial_document(park_document(enterprises))
+        serial_profile = parse_profile(serial_raw)
+        serial = await measure("serial", serial_raw, Ours(), our_reads(serial_profile), emulate=True, **ours)
+        serial.capacity = [
+            gateway_report(serial_profile, p, DEFAULT_INTERVAL) for p in our_pollers(serial_profile)
+        ]
+        core = None
+        if not args.no_core:
+            core = await measure(
+                "core",
+                serial_document(park_document(enterprises)),
+                BusCore(),
+                point_tiers(serial_profile),
+                emulate=True,
+                warm_up=None,
+                trials=trials[:core_count],
+                window=window,
+                fault_window=0.0,
+                workdir=workdir,
+                trial_timeout=CORE_TRIAL_TIMEOUT,
+                read_backs=False,
+            )
     finally:
         if args.keep:
             print(f"working directory kept: {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    print_report(enterprises, profile, tcp, serial, args.seed)
+    print_report(enterprises, profile, tcp, serial, core, args.seed)
     return 0
 
 
