@@ -106,7 +106,8 @@ def async_check_bus_capacity(
             "period": _seconds(late.period),
             "achieved": _seconds(late.achieved),
             "fit": _seconds(late.fits if late.fits is not None else late.achieved, up=True),
-            "safety_period": _seconds(safety.period if safety is not None else periods[Tier.SAFETY]),
+            # What the scheduler keeps for the safety tier (its own interval when its cycle fits).
+            "safety_period": _seconds(safety.achieved if safety is not None else periods[Tier.SAFETY]),
             "devices": _busiest(profile, poller, late.tier, model),
         }
         key = "bus_overload_safety" if late.tier is Tier.SAFETY else "bus_overload"

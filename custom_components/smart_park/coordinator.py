@@ -142,6 +142,9 @@ class SmartParkCoordinator(DataUpdateCoordinator[dict[str, DeviceReading]]):
         self.tier = tier
         self.interval = interval
         self.hooks: list[ReadingsHook] = []
+        # Hooks told of one changed device at once, inside the poll (the linkage on the safety tier): they
+        # take a reading dict of that device alone, and the whole poll's dict again at its end.
+        self.early_hooks: list[ReadingsHook] = []
         # When the running (or last) poll started: hooks use it to ignore read-backs older than their writes.
         self.poll_started = 0.0
         self._loop_task: asyncio.Task[None] | None = None
@@ -194,7 +197,9 @@ class SmartParkCoordinator(DataUpdateCoordinator[dict[str, DeviceReading]]):
         """Poll the tier."""
         self.poll_started = time.monotonic()
         try:
-            readings = await self.poller.async_poll(self.tier)
+            readings = await self.poller.async_poll(
+                self.tier, self._async_early if self.early_hooks else None
+            )
         except GatewayOfflineError as err:
             self._issues.gateway_offline(self.gateway_id)
             # Hooks learn that every device of the tier is unreachable (the linkage shows a fault).
@@ -209,6 +214,13 @@ class SmartParkCoordinator(DataUpdateCoordinator[dict[str, DeviceReading]]):
         self._issues.gateway_online(self.gateway_id, readings)
         await self._async_run_hooks(readings)
         return readings
+
+    async def _async_early(self, device_id: str, reading: DeviceReading) -> None:
+        for hook in self.early_hooks:
+            try:
+                await hook(self.gateway_id, self.tier, {device_id: reading})
+            except Exception:
+                LOGGER.exception("Error handling an early %s reading of %s", self.tier, device_id)
 
     async def _async_run_hooks(self, readings: dict[str, DeviceReading]) -> None:
         for hook in self.hooks:
