@@ -204,3 +204,19 @@ async def test_max_frame_shortens_the_pollers_reads() -> None:
     assert max(block.count for block in default) > 5
     assert max(block.count for block in short) <= 5
     assert len(short) > len(default)
+
+
+def test_reply_timeout_is_sized_from_the_measured_line() -> None:
+    model = BusModel(SerialLine(9600))
+    request = Request(3, 10)  # ~52 ms at 9600 baud
+    assert model.timeout(request, 1.0) == 1.0  # the profile's until the line is measured
+    for _ in range(20):
+        model.record(request, model.modelled(request))
+    # four times the expected ~52 ms plus 0.1 s
+    assert model.timeout(request, 1.0) == pytest.approx(4 * model.modelled(request) + 0.1)
+    assert model.timeout(Request(3, 1), 1.0) == pytest.approx(0.3)  # never below the floor
+    assert model.timeout(request, 0.2) == 0.2  # never above the profile's
+    slow = BusModel(SerialLine(1200))  # a slow line: 8 x the time, still capped by the profile
+    for _ in range(20):
+        slow.record(Request(3, 125), slow.modelled(Request(3, 125)))
+    assert slow.timeout(Request(3, 125), 1.0) == 1.0
