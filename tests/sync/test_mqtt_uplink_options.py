@@ -133,9 +133,9 @@ def test_a_stale_outbox_never_sends_personal_data() -> None:
     body = {"id": "e1", "name": "A", "contact_phone": "13800138000", "people": [{"phone": "139"}]}
     item = to_item("p", _stored(Record("ent-1", "enterprise", "-", body)), personal_data=False)
     assert (item.topic, item.device, item.device_type) == (ATTRIBUTES, "p:enterprise:e1", "enterprise")
-    assert item.entry == {"id": "e1", "name": "A", "people": [{}], "rid": "ent-1"}
+    assert json.loads(item.entry) == {"id": "e1", "name": "A", "people": [{}], "rid": "ent-1"}
     item = to_item("p", _stored(Record("ent-1", "enterprise", "-", body)), personal_data=True)
-    assert item.entry["contact_phone"] == "13800138000"
+    assert json.loads(item.entry)["contact_phone"] == "13800138000"
 
 
 def test_pack_respects_size_and_one_attribute_set_per_device() -> None:
@@ -157,9 +157,9 @@ def test_pack_respects_size_and_one_attribute_set_per_device() -> None:
         assert len(m.encode()) <= limit
     attrs = [m for m in messages if m.topic == ATTRIBUTES]
     assert len(attrs) == 3  # the same enterprise three times: three messages, in order
-    assert [m.payload["p:enterprise:e1"]["v"] for m in attrs] == [0, 1, 2]
+    assert [json.loads(m.encode())["p:enterprise:e1"]["v"] for m in attrs] == [0, 1, 2]
     telemetry = [m for m in messages if m.topic == TELEMETRY_TOPIC]
     assert len(telemetry) > 1
     # Entries of one device keep their order across messages.
-    s0 = [e["values"]["state"] for m in telemetry for e in m.payload.get("p:sensor.s0", [])]
+    s0 = [e["values"]["state"] for m in telemetry for e in json.loads(m.encode()).get("p:sensor.s0", [])]
     assert s0 == list(range(0, 30, 3))

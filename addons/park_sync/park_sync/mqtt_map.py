@@ -35,29 +35,35 @@ def dumps(doc: Any) -> str:
 
 @dataclass(slots=True)
 class Item:
-    """One record as it goes on the wire: which topic, which device (and its type), and its entry."""
+    """One record as it goes on the wire: which topic, which device (and its type), and its entry's JSON
+    (serialised once: messages are joined from these fragments)."""
 
     rid: str
     topic: str  # TELEMETRY_TOPIC or ATTRIBUTES
     device: str
     device_type: str
-    entry: dict[str, Any]
-    size: int = 0  # bytes of the entry's JSON, for message sizing
+    entry: str
+    size: int = 0  # upper bound of the bytes it adds to a message
 
     def __post_init__(self) -> None:
-        self.size = len(dumps(self.entry).encode("utf-8")) + len(self.device.encode("utf-8")) + 8
+        self.size = len(self.entry.encode("utf-8")) + len(dumps(self.device).encode("utf-8")) + 4
 
 
 @dataclass(slots=True)
 class Message:
     topic: str
-    payload: dict[str, Any] = field(default_factory=dict)
+    # device -> its entries' JSON (telemetry: a list per device; attributes: one object per device)
+    entries: dict[str, list[str]] = field(default_factory=dict)
     rids: list[str] = field(default_factory=list)
     devices: dict[str, str] = field(default_factory=dict)  # device -> type, for v1/gateway/connect
     size: int = 2
 
     def encode(self) -> bytes:
-        return dumps(self.payload).encode("utf-8")
+        if self.topic == ATTRIBUTES:
+            parts = (f"{dumps(d)}:{e[0]}" for d, e in self.entries.items())
+        else:
+            parts = (f"{dumps(d)}:[{','.join(e)}]" for d, e in self.entries.items())
+        return ("{" + ",".join(parts) + "}").encode("utf-8")
 
 
 def state_value(state: Any) -> Any:
@@ -84,11 +90,13 @@ def to_item(park_id: str, stored: Stored, personal_data: bool) -> Item:
     """Map one stored record (its body is the HTTP uplink's record JSON)."""
     doc = json.loads(stored.body)
     data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
-    if not personal_data:
-        data = without_personal(data)  # the source left them out already; never trust a stale outbox
     ts = epoch_ms(str(doc.get("ts", "")), stored.created)
     kind = str(doc.get("kind", stored.kind))
     rid = stored.id
+    if not personal_data and kind != TELEMETRY:
+        # The source left them out already; never trust a stale outbox. (An entity state holds only its
+        # entity id, state, time and the kept display attributes.)
+        data = without_personal(data)
     if kind == TELEMETRY and isinstance(data.get("entity_id"), str):
         entity_id = data["entity_id"]
         values: dict[str, Any] = {"rid": rid, "state": state_value(data.get("state"))}
@@ -98,12 +106,13 @@ def to_item(park_id: str, stored: Stored, personal_data: bool) -> Item:
         if isinstance(attributes, dict):
             values.update({k: v for k, v in attributes.items() if k not in values})
         domain = entity_id.split(".", 1)[0]
-        return Item(rid, TELEMETRY_TOPIC, f"{park_id}:{entity_id}", domain, {"ts": ts, "values": values})
+        entry = dumps({"ts": ts, "values": values})
+        return Item(rid, TELEMETRY_TOPIC, f"{park_id}:{entity_id}", domain, entry)
     if kind == "enterprise" and "id" in data:
-        attrs = {**data, "rid": rid}
+        attrs = dumps({**data, "rid": rid})
         return Item(rid, ATTRIBUTES, f"{park_id}:enterprise:{data['id']}", ENTERPRISE_TYPE, attrs)
-    values = {"rid": rid, "kind": kind, kind: data}
-    return Item(rid, TELEMETRY_TOPIC, park_id, PARK_TYPE, {"ts": ts, "values": values})
+    entry = dumps({"ts": ts, "values": {"rid": rid, "kind": kind, kind: data}})
+    return Item(rid, TELEMETRY_TOPIC, park_id, PARK_TYPE, entry)
 
 
 def pack(items: Iterable[Item], max_bytes: int) -> Iterator[Message]:
@@ -114,15 +123,12 @@ def pack(items: Iterable[Item], max_bytes: int) -> Iterator[Message]:
     for item in items:
         msg = open_msgs.get(item.topic)
         full = msg is not None and msg.size + item.size > max_bytes
-        clash = msg is not None and item.topic == ATTRIBUTES and item.device in msg.payload
+        clash = msg is not None and item.topic == ATTRIBUTES and item.device in msg.entries
         if msg is None or full or clash:
             if msg is not None:
                 yield msg
             msg = open_msgs[item.topic] = Message(item.topic)
-        if item.topic == ATTRIBUTES:
-            msg.payload[item.device] = item.entry
-        else:
-            msg.payload.setdefault(item.device, []).append(item.entry)
+        msg.entries.setdefault(item.device, []).append(item.entry)
         msg.rids.append(item.rid)
         msg.devices[item.device] = item.device_type
         msg.size += item.size
