@@ -192,10 +192,11 @@ class PgStorage(PgReads):
                 for d in sorted(devices, key=lambda d: d.device):
                     await self.conn.execute(
                         "INSERT INTO devices(device, park_id, type, connected_at, last_seen_at)"
-                        " VALUES(%s, %s, COALESCE(%s, 'device'), %s, %s) ON CONFLICT(device) DO UPDATE SET"
-                        " type = COALESCE(%s, devices.type),"
+                        " VALUES(%s, %s, COALESCE(%s::text, 'device'), %s, %s)"
+                        " ON CONFLICT(device) DO UPDATE SET"
+                        " type = COALESCE(%s::text, devices.type),"
                         " last_seen_at = GREATEST(devices.last_seen_at, %s),"
-                        " connected_at = CASE WHEN %s IS NULL THEN devices.connected_at ELSE %s END",
+                        " connected_at = CASE WHEN %s::text IS NULL THEN devices.connected_at ELSE %s END",
                         (d.device, d.park_id, d.type, d.at, d.at, d.type, d.at, d.type, d.at),
                     )
                 for r in rejected:
