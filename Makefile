@@ -47,9 +47,9 @@ browser:
 		{ apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }; } } || \
 		echo "chromium or fonts-noto-cjk missing: the browser tests (tests/browser) will fail"
 
-# Brokers and databases the tests start on loopback (tests/sync/brokers.py runs Debian's mosquitto).
-# Installed when we may (root with apt-get), as for the browser.
-SERVICE_DEBS := mosquitto
+# Brokers and databases the tests start on loopback (tests/sync/brokers.py runs Debian's mosquitto,
+# tests/sync/pg.py a PostgreSQL 15 cluster). Installed when we may (root with apt-get), as for the browser.
+SERVICE_DEBS := mosquitto postgresql-15
 services:
 	@dpkg -s $(SERVICE_DEBS) >/dev/null 2>&1 || \
 		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
