@@ -43,21 +43,40 @@ class PgCluster:
         # As root, run as the postgres user; as anyone else, run as ourselves.
         return ["runuser", "-u", RUN_AS, "--", *args] if os.geteuid() == 0 else list(args)
 
-    def start(self) -> PgCluster:
+    def initdb(self) -> None:
+        """A new cluster in ``root/data`` (kept if there is one)."""
         if not (BIN / "initdb").exists():
             raise RuntimeError(f"PostgreSQL 15 not found in {BIN} (make services installs it)")
         self.root.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.root, RUN_AS, RUN_AS)
         if not self.data.exists():
-            subprocess.run(
-                self._cmd(
-                    str(BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"
-                ),
-                check=True,
-                capture_output=True,
+            cmd = self._cmd(
+                str(BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"
             )
-        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+            done = subprocess.run(cmd, check=False, capture_output=True, text=True)
+            if done.returncode:
+                raise RuntimeError(f"initdb failed: {done.stderr.strip()[-500:]}")
+
+    def server_args(self) -> list[str]:
+        """The server in the foreground (the demo runs it as a child process)."""
+        return self._cmd(str(BIN / "postgres"), "-D", str(self.data), *self._options())
+
+    def _options(self) -> list[str]:
+        return [
+            "-p",
+            str(self.port),
+            "-k",
+            str(self.root),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "max_connections=200",
+        ]
+
+    def start(self) -> PgCluster:
+        self.initdb()
+        opts = " ".join(self._options())
         subprocess.run(
             self._cmd(
                 str(BIN / "pg_ctl"),
