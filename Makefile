@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # PY314_DEBS names an offline cache of them).
 
 NEXT_VENV ?= .venv-ha-next
-.PHONY: venv test lint typecheck pytest browser services forward-check demo bench clean blueprints
+.PHONY: venv test lint typecheck pytest browser services forward-check demo demo-scale bench clean blueprints
 
 $(VENV)/.installed: requirements_test.txt constraints/ha-2026.10.4.txt
 	scripts/venv.sh $(VENV)
@@ -73,13 +73,17 @@ demo: $(VENV)/.demo-installed
 		{ apt-get install -y -qq espeak-ng ffmpeg >/dev/null 2>&1 || \
 		{ apt-get update -qq && apt-get install -y -qq espeak-ng ffmpeg >/dev/null; }; } } || \
 		echo "espeak-ng or ffmpeg missing: the demo runs without text-to-speech"
-	$(PY) -m demo
+	$(PY) -m demo $(DEMO_ARGS)
+
+# The demo on the district architecture: park_sync over MQTT -> mosquitto -> central consumers -> PostgreSQL.
+demo-scale: services
+	$(MAKE) demo DEMO_ARGS=--scale
 
 $(VENV)/.bench-installed: $(VENV)/.installed requirements_bench.txt
 	$(PY) -m pip install --quiet --root-user-action=ignore -r requirements_bench.txt
 	touch $@
 
-bench: $(VENV)/.bench-installed browser
+bench: $(VENV)/.bench-installed browser services
 	$(PY) benchmarks/polling.py
 	$(PY) benchmarks/sync.py
 	$(PY) benchmarks/linkage_latency.py
@@ -90,6 +94,7 @@ bench: $(VENV)/.bench-installed browser
 	$(PY) benchmarks/audit_save.py
 	$(PY) benchmarks/screen_snapshot.py
 	$(PY) benchmarks/screen_browser.py
+	$(PY) benchmarks/district_load.py
 
 clean:
 	rm -rf $(VENV) .venv-* .python314 .pytest_cache .mypy_cache .ruff_cache .coverage demo/run

@@ -25,6 +25,7 @@ from typing import IO, Any
 import aiohttp
 import yaml
 
+from demo import scale
 from demo.volunteers import DemoVolunteerError, Team
 from simulator.reference import reference_profile
 
@@ -155,9 +156,10 @@ class Child:
 class Demo:
     """Owns the child processes and stops them together."""
 
-    def __init__(self, enterprises: int, buildings: int) -> None:
+    def __init__(self, enterprises: int, buildings: int, scale_mode: bool = False) -> None:
         self.enterprises = enterprises
         self.buildings = buildings
+        self.scale = scale_mode  # demo/scale.py: MQTT + consumers + PostgreSQL
         self.children: list[Child] = []
 
     def spawn(
@@ -410,10 +412,12 @@ def prepare(profile: dict[str, Any]) -> tuple[Path, str]:
     return path, profile_yaml
 
 
-def sync_options(entity_ids: dict[str, str]) -> dict[str, Any]:
-    """park_sync's options: central uplink, HJ 212 for the air station's entities, GB/T 26875.3 fire data."""
+def sync_options(entity_ids: dict[str, str], mqtt: bool = False) -> dict[str, Any]:
+    """park_sync's options: central uplink (MQTT in scale mode), HJ 212 for the air station's entities,
+    GB/T 26875.3 fire data."""
     air = {key: entity_ids.get(f"{PARK_ID}_air_station_{key}") for key in POLLUTANTS.values()}
     return {
+        **({"mqtt": scale.park_sync_mqtt()} if mqtt else {}),
         "park_id": PARK_ID,
         "central_url": f"http://{HOST}:{CENTRAL_PORT}",
         "central_token": CENTRAL_TOKEN,
@@ -476,7 +480,7 @@ async def run(demo: Demo) -> None:
         HA_PORT: "Home Assistant",
         SYNC_STATUS_PORT: "park_sync add-on, status page",
     }
-    check_ports(ports)
+    check_ports(ports | (scale.ports() if demo.scale else {}))
     profile_path, profile_yaml = prepare(profile)
     team = Team(HA_URL, RUN / "phones.json")
     print("Smart Park Hub demo — starting (the first start of Home Assistant takes a minute)")
@@ -511,6 +515,8 @@ async def run(demo: Demo) -> None:
             hex(GBT26875_CENTRE),
             "--db",
             str(RUN / "central.sqlite3"),
+            # Scale mode: PostgreSQL, the broker and the consumers start first; the central writes there too.
+            *(["--pg", await scale.start_stack(demo, RUN, wait_until)] if demo.scale else []),
         ],
         RUN / "central.log",
         env={"CENTRAL_TOKEN": CENTRAL_TOKEN, "CENTRAL_HMAC_SECRET": CENTRAL_SECRET},
@@ -551,7 +557,7 @@ async def run(demo: Demo) -> None:
         token_path.write_text(lived + "\n", encoding="utf-8")
         token_path.chmod(0o600)
         options_path = RUN / "park_sync_options.json"
-        options_path.write_text(json.dumps(sync_options(entity_ids), indent=2), encoding="utf-8")
+        options_path.write_text(json.dumps(sync_options(entity_ids, demo.scale), indent=2), encoding="utf-8")
         demo.spawn(
             "park_sync add-on",
             [
@@ -599,7 +605,7 @@ Smart Park Hub is running.
                    fire monitoring centre (GB/T 26875.3): "gbt26875" in the summary; the records:
                    curl -H 'Authorization: Bearer {CENTRAL_TOKEN}' '{fire_records}'
   park_sync status http://{HOST}:{SYNC_STATUS_PORT}/status
-  Logs in demo/run/. Press Ctrl-C to stop everything.
+{scale.banner() if demo.scale else ""}  Logs in demo/run/. Press Ctrl-C to stop everything.
 """,
         flush=True,
     )
@@ -615,11 +621,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--enterprises", type=int, default=40)
     parser.add_argument("--buildings", type=int, default=3)
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="park_sync over MQTT to consumers writing PostgreSQL (demo/scale.py)",
+    )
     args = parser.parse_args()
     # A shell starts background jobs with SIGINT ignored, and children inherit that: restore the default so
     # Ctrl-C / kill -INT stops the demo, and every child starts with ordinary Ctrl-C handling.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    demo = Demo(args.enterprises, args.buildings)
+    demo = Demo(args.enterprises, args.buildings, args.scale)
     code = 0
     try:
         asyncio.run(run(demo))
