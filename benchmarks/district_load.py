@@ -10,8 +10,9 @@ MQTT consumers, which write PostgreSQL; the same offered load with 1, 2 and 4 co
 * Measured over the run's window (after a warm-up): sustained records/s = rows committed in PostgreSQL per
   second; end-to-end latency = the row's ``committed_at`` (clock_timestamp() in the consumer's transaction,
   which commits right after) minus its ts (the publish time), p50/p99; consumer CPU = user+system seconds of
-  all consumer processes per second of window (1.0 = one core); mosquitto's CPU the same way. Drain: from
-  the publishers' exit to the last row committed (what was still queued). Ratios against the 1-consumer run.
+  all consumer processes per second of window (1.0 = one core); PostgreSQL's (postmaster and its backends)
+  and mosquitto's the same way. Drain: from the publishers' exit to the last row committed (what was still
+  queued). Ratios against the 1-consumer run.
 * Everything shares this 2-core machine (publishers, broker, PostgreSQL, consumers): more consumers help only
   while a core is free. Figures, not asserts.
 
@@ -85,7 +86,21 @@ class Result:
     p99_ms: float
     consumer_cpu: float
     broker_cpu: float
+    pg_cpu: float
     drain_s: float
+
+
+def _pg_cpu(cluster: PgCluster) -> float:
+    """CPU seconds of the PostgreSQL server: the postmaster and its children (the consumers' backends)."""
+    postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+    total = process_cpu(postmaster)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                total += process_cpu(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return total
 
 
 def _consumer(port: int, dsn: str, index: int) -> subprocess.Popen[bytes]:
@@ -109,15 +124,18 @@ def _run(pg: PgCluster, tmp: Path, n: int, ns: argparse.Namespace) -> Result:
                 *("--records", str(ns.records), "--seconds", str(ns.seconds)),
             ],
             stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,  # aiomqtt logs closing sockets as 300 clients leave at once
         )
         start = time.time()
         time.sleep(WARMUP_S)
         t0, cpu0 = time.time(), sum(process_cpu(c.pid) for c in consumers)
-        b0 = process_cpu(broker.proc.pid)
+        b0, pg0 = process_cpu(broker.proc.pid), _pg_cpu(pg)
         time.sleep(max(0.0, start + ns.seconds - time.time()))
         t1, cpu1 = time.time(), sum(process_cpu(c.pid) for c in consumers)
-        b1 = process_cpu(broker.proc.pid)
-        out, _ = pub.communicate()
+        b1, pg1 = process_cpu(broker.proc.pid), _pg_cpu(pg)
+        out, err = pub.communicate()
+        if pub.returncode:
+            raise RuntimeError(f"publishers failed: {err.decode(errors='replace')[-2000:]}")
         pub_done = time.time()
         published = int(json.loads(out.decode().strip().splitlines()[-1])["published"])
         with psycopg.connect(dsn) as conn:
@@ -147,6 +165,7 @@ def _run(pg: PgCluster, tmp: Path, n: int, ns: argparse.Namespace) -> Result:
         row[1][1] * 1000,
         (cpu1 - cpu0) / window,
         (b1 - b0) / window,
+        (pg1 - pg0) / window,
         max(0.0, drained - pub_done),
     )
 
@@ -169,12 +188,12 @@ def main(ns: argparse.Namespace) -> None:
             shutil.rmtree(pg_root, ignore_errors=True)
     base = results[0]
     print(f"{'consumers':>9} {'records/s':>10} {'x':>5} {'p50 ms':>8} {'p99 ms':>8} {'cons. CPU':>9} {'x':>5}"
-          f" {'broker CPU':>10} {'drain s':>7}")  # fmt: skip
+          f" {'PG CPU':>6} {'broker CPU':>10} {'drain s':>7}")  # fmt: skip
     for r in results:
         print(
             f"{r.consumers:>9} {r.sustained:>10.0f} {r.sustained / base.sustained:>5.2f} {r.p50_ms:>8.0f}"
             f" {r.p99_ms:>8.0f} {r.consumer_cpu:>9.2f} {r.consumer_cpu / base.consumer_cpu:>5.2f}"
-            f" {r.broker_cpu:>10.2f} {r.drain_s:>7.1f}"
+            f" {r.pg_cpu:>6.2f} {r.broker_cpu:>10.2f} {r.drain_s:>7.1f}"
         )
     print(
         "records/s: committed per second of window; CPU: cores (1.0 = one core busy); x: against 1 consumer"

@@ -35,7 +35,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from .mqtt_parse import ATTRIBUTES, CONNECT, TELEMETRY, Parsed, parse
-from .storage_pg import DeviceSeen, PgStorage
+from .storage_pg import PgStorage
 
 _LOGGER = logging.getLogger(__name__)
 TOPICS = (TELEMETRY, ATTRIBUTES, CONNECT)
@@ -155,18 +155,10 @@ class Consumer:
                 # The field and the error only: the payload may hold personal data (it is kept in the table).
                 _LOGGER.warning("Rejected a message on %s: %s: %s", bad.topic, bad.field, bad.error)
             parsed.rejected += one.rejected
-        devices: dict[str, DeviceSeen] = {}
-        for d in parsed.devices:
-            old = devices.get(d.device)
-            devices[d.device] = (
-                d if old is None or d.type else DeviceSeen(d.device, d.park_id, old.type, d.at)
-            )
         delay = 0.2
         while True:  # unacked messages wait for the database; nothing is acked before its commit
             try:
-                new = await self.store.store_mqtt(
-                    parsed.rows, list(devices.values()), parsed.rejected, len(batch)
-                )
+                new = await self.store.store_mqtt(parsed.rows, parsed.devices, parsed.rejected, len(batch))
                 break
             except psycopg.OperationalError as err:
                 _LOGGER.warning("PostgreSQL write failed (%s); retrying in %.1f s", type(err).__name__, delay)

@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_park_kind_ts ON records (park_id, kind, ts);
 CREATE TABLE IF NOT EXISTS devices (
   device TEXT PRIMARY KEY, park_id TEXT NOT NULL, type TEXT NOT NULL,
-  connected_at DOUBLE PRECISION NOT NULL, last_seen_at DOUBLE PRECISION NOT NULL);
+  connected_at DOUBLE PRECISION, last_seen_at DOUBLE PRECISION NOT NULL);
 CREATE TABLE IF NOT EXISTS rejected (
   seq BIGSERIAL PRIMARY KEY, topic TEXT NOT NULL, field TEXT NOT NULL, error TEXT NOT NULL,
   payload BYTEA NOT NULL, received_at DOUBLE PRECISION NOT NULL);

@@ -76,6 +76,33 @@ _INSERT_RECORDS = (
 )
 
 
+# One statement for a batch's devices (a round trip each was the consumers' bottleneck), in device order so
+# concurrent consumers lock rows in the same order. connected_at NULL: seen in data, never announced.
+_UPSERT_DEVICES = (
+    "INSERT INTO devices(device, park_id, type, connected_at, last_seen_at)"
+    " SELECT d, p, COALESCE(t, 'device'), CASE WHEN t IS NULL THEN NULL ELSE a END, a"
+    " FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[]) AS u(d, p, t, a) ORDER BY d"
+    " ON CONFLICT(device) DO UPDATE SET"
+    " type = CASE WHEN EXCLUDED.connected_at IS NULL THEN devices.type ELSE EXCLUDED.type END,"
+    " connected_at = COALESCE(EXCLUDED.connected_at, devices.connected_at),"
+    " last_seen_at = GREATEST(devices.last_seen_at, EXCLUDED.last_seen_at)"
+)
+
+
+def _device_columns(devices: Sequence[DeviceSeen]) -> list[list[Any]]:
+    """One row per device (an upsert may touch a row once): the latest sighting, the latest announced type."""
+    merged: dict[str, DeviceSeen] = {}
+    for seen in devices:
+        old = merged.get(seen.device)
+        merged[seen.device] = (
+            seen
+            if old is None
+            else DeviceSeen(seen.device, seen.park_id, seen.type or old.type, max(seen.at, old.at))
+        )
+    rows = [merged[k] for k in sorted(merged)]
+    return [[r.device for r in rows], [r.park_id for r in rows], [r.type for r in rows], [r.at for r in rows]]
+
+
 class PgStorage(PgReads):
     """One connection per process, one transaction at a time (the HTTP server's handlers share it)."""
 
@@ -189,16 +216,8 @@ class PgStorage(PgReads):
             await self._ensure_months(rows)
             async with self.conn.transaction():
                 new = await self._insert(rows) if rows else 0
-                for d in sorted(devices, key=lambda d: d.device):
-                    await self.conn.execute(
-                        "INSERT INTO devices(device, park_id, type, connected_at, last_seen_at)"
-                        " VALUES(%s, %s, COALESCE(%s::text, 'device'), %s, %s)"
-                        " ON CONFLICT(device) DO UPDATE SET"
-                        " type = COALESCE(%s::text, devices.type),"
-                        " last_seen_at = GREATEST(devices.last_seen_at, %s),"
-                        " connected_at = CASE WHEN %s::text IS NULL THEN devices.connected_at ELSE %s END",
-                        (d.device, d.park_id, d.type, d.at, d.at, d.type, d.at, d.type, d.at),
-                    )
+                if devices:
+                    await self.conn.execute(_UPSERT_DEVICES, _device_columns(devices))
                 for r in rejected:
                     await self.conn.execute(
                         "INSERT INTO rejected(topic, field, error, payload, received_at)"
