@@ -160,7 +160,7 @@ class Consumer:
             try:
                 new = await self.store.store_mqtt(parsed.rows, parsed.devices, parsed.rejected, len(batch))
                 break
-            except psycopg.OperationalError as err:
+            except (psycopg.OperationalError, psycopg.InterfaceError, RuntimeError) as err:  # not open: too
                 _LOGGER.warning("PostgreSQL write failed (%s); retrying in %.1f s", type(err).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)

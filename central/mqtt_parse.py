@@ -139,6 +139,8 @@ def parse(topic: str, payload: bytes, received_at: float) -> Parsed:
     out = Parsed()
     problems: list[EntryError] = []
     try:
+        if b"\\u0000" in payload:
+            raise EntryError("payload", "contains \\u0000, which PostgreSQL's JSON cannot store")
         doc = json.loads(payload)
         if not isinstance(doc, dict):
             raise EntryError("payload", "must be a JSON object")

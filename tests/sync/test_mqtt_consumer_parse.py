@@ -25,6 +25,11 @@ def _one(topic: str, doc: Any) -> tuple[str, str] | None:
     [
         (TELEMETRY, b"\xff\xfe", "payload"),
         (TELEMETRY, [1, 2], "payload"),
+        (
+            TELEMETRY,
+            b'{"p1:s.x": {"ts": 1795000000000, "values": {"rid": "r", "state": "a\\u0000"}}}',
+            "payload",
+        ),
         (TELEMETRY, {"p1:s.x": [{"ts": True, "values": {"rid": "r"}}]}, "ts"),
         (TELEMETRY, {"p1:s.x": [{"ts": 5, "values": {"rid": "r"}}]}, "ts"),
         (TELEMETRY, {"p1:s.x": [{"ts": TS, "values": []}]}, "values"),
