@@ -277,6 +277,8 @@ def run(args: argparse.Namespace) -> int:
     sim_args = [sys.executable, "-m", "simulator", "--profile", str(profile_file)]
     sim_args += ["--control-port", str(control_port), "--no-zeroconf"]
     print(f"hass CPU benchmark: {enterprises} enterprises, {args.rounds} round(s)", flush=True)
+    # A SIGTERM (timeout, a CI runner) unwinds like Ctrl-C: the hass processes and the simulator are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         with child(sim_args, workdir / "simulator.out", ROOT) as sim:
             control = Control(f"http://127.0.0.1:{control_port}", sim.pid)
