@@ -89,6 +89,7 @@ bench: $(VENV)/.bench-installed browser services
 	$(PY) benchmarks/linkage_latency.py
 	$(PY) benchmarks/bus_polling.py
 	$(PY) benchmarks/hass_cpu.py
+	$(PY) benchmarks/request_cost.py
 	$(PY) benchmarks/gbt26875_uplink.py
 	$(PY) benchmarks/volunteer_dispatch.py
 	$(PY) benchmarks/audit_save.py
