@@ -480,9 +480,10 @@ def print_report(
     print("  * periods are read-to-read gaps of each planned block, stamped in the simulator; a tier with")
     print("    fewer than two reads of a block in the window has no figure ('-').")
     print(f"  * presses: random call points, random 0-1 s pauses, seed {seed}; ours: one uncounted warm-up.")
-    print("  * serial safety runs late although the capacity report gives it 0.14 s: the client serves")
-    print("    one request at a time by priority, so between two requests of a safety poll a waiting")
-    print("    lower-tier request takes the line (one transaction each time).")
+    print("  * serial: the scheduler keeps each tier at the capacity report's 'achieved' period (safety")
+    print("    first; the others stretched evenly); a stretched tier longer than the window has no gap")
+    print("    figure, read its period from the cycles completed. Safety p99 includes the presses' bell")
+    print("    writes, which run between two safety cycles.")
     print(
         "  * hass CPU = utime+stime of the hass process over the window / window (the 2-core host is shared)."
     )
