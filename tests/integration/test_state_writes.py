@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED, STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.setup import async_setup_component
 
 from custom_components.smart_park import ids
 from custom_components.smart_park.coordinator import SmartParkConfigEntry
@@ -136,3 +137,18 @@ async def test_gateway_down_writes_every_point_of_the_tier(
         await async_poll_until_recovered(hass, init_integration)
     assert sorted(set(written)) == sorted(entities.values())
     assert all(state_of(hass, e) != STATE_UNAVAILABLE for e in entities)
+
+
+async def test_update_entity_service_polls_the_tier(
+    hass: HomeAssistant, init_integration: SmartParkConfigEntry, simulator: ParkSimulator
+) -> None:
+    """homeassistant.update_entity on a point polls its coordinator now, as a CoordinatorEntity would."""
+    entities = point_entities(hass, init_integration, Tier.NORMAL)
+    power = next(e for e, name in entities.items() if name == "energy_meter.power")
+    await async_poll(hass, init_integration, Tier.NORMAL)
+    simulator.set_value("energy_meter", "power", 21000)
+    assert state_of(hass, power) == "15000"
+    await async_setup_component(hass, "homeassistant", {})
+    await hass.services.async_call("homeassistant", "update_entity", {"entity_id": power}, blocking=True)
+    await hass.async_block_till_done()
+    assert state_of(hass, power) == "21000"
