@@ -133,6 +133,14 @@ class GatewayClient:
         # pymodbus drops the connection after a few unanswered requests; a silent unit must not do that.
         self._client.set_max_no_responses(1_000_000)
         self.scheduler = BusScheduler()
+        # Function code and bound read method per table, once (not a dict of four per request).
+        client = self._client
+        self._reads: dict[Table, tuple[int, Any]] = {
+            Table.COIL: (1, client.read_coils),
+            Table.DISCRETE_INPUT: (2, client.read_discrete_inputs),
+            Table.HOLDING_REGISTER: (3, client.read_holding_registers),
+            Table.INPUT_REGISTER: (4, client.read_input_registers),
+        }
         self._failures = 0
         self._next_attempt = 0.0
         self.requests = 0
@@ -252,13 +260,7 @@ class GatewayClient:
 
         ``deadline`` (monotonic seconds) orders measurement requests on the line, earliest first.
         """
-        client = self._client
-        function_code, call = {
-            Table.COIL: (1, client.read_coils),
-            Table.DISCRETE_INPUT: (2, client.read_discrete_inputs),
-            Table.HOLDING_REGISTER: (3, client.read_holding_registers),
-            Table.INPUT_REGISTER: (4, client.read_input_registers),
-        }[table]
+        function_code, call = self._reads[table]
         request = Request(function_code, count)
         response, elapsed = await self._execute(
             priority, deadline, request, call, address, unit=unit, count=count

@@ -23,8 +23,7 @@ import asyncio
 import heapq
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -62,6 +61,25 @@ class _LaneState:
     served: int = 0
 
 
+class _Slot:
+    """One transaction's hold on the line: :meth:`BusScheduler.slot`."""
+
+    __slots__ = ("_cost", "_deadline", "_lane", "_scheduler", "_started")
+
+    def __init__(self, scheduler: BusScheduler, lane: Lane, deadline: float, cost: float) -> None:
+        self._scheduler, self._lane, self._deadline, self._cost = scheduler, lane, deadline, cost
+        self._started = 0.0
+
+    async def __aenter__(self) -> None:
+        scheduler = self._scheduler
+        await scheduler._acquire(self._lane, self._deadline, self._cost)
+        self._started = scheduler._clock()
+
+    async def __aexit__(self, *_exc: object) -> None:
+        scheduler = self._scheduler
+        scheduler._release(self._lane, scheduler._clock() - self._started)
+
+
 class BusScheduler:
     """Grants one gateway's line to one request at a time (see the module's text for the order)."""
 
@@ -79,30 +97,30 @@ class BusScheduler:
         self._granting = False
         self._credited_at = clock()
 
-    @asynccontextmanager
-    async def slot(self, lane: Lane, *, deadline: float = 0.0, cost: float = 0.0) -> AsyncIterator[None]:
-        """Hold the line for one transaction. ``cost``: its expected line time (for the floor shares)."""
-        started = 0.0
-        if self._busy or self._granting:
-            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            state = self._lanes[lane]
-            heapq.heappush(state.waiters, _Waiter((deadline, next(self._seq)), future, cost))
-            try:
-                await future
-            except asyncio.CancelledError:
-                # Granted just as we were cancelled: pass the line on instead of leaking it.
-                if future.done() and not future.cancelled():
-                    self._release(lane, 0.0)
-                else:
-                    self._drop(state, future)
-                raise
-        else:
+    def slot(self, lane: Lane, *, deadline: float = 0.0, cost: float = 0.0) -> _Slot:
+        """Hold the line for one transaction (``async with``). ``cost``: its expected line time.
+
+        A plain async context manager, not ``@asynccontextmanager``: every request goes through here, and a
+        generator-based manager costs a generator, its frames and two ``send`` calls per request.
+        """
+        return _Slot(self, lane, deadline, cost)
+
+    async def _acquire(self, lane: Lane, deadline: float, cost: float) -> None:
+        if not (self._busy or self._granting):
             self._busy = True
-        started = self._clock()
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        state = self._lanes[lane]
+        heapq.heappush(state.waiters, _Waiter((deadline, next(self._seq)), future, cost))
         try:
-            yield
-        finally:
-            self._release(lane, self._clock() - started)
+            await future
+        except asyncio.CancelledError:
+            # Granted just as we were cancelled: pass the line on instead of leaking it.
+            if future.done() and not future.cancelled():
+                self._release(lane, 0.0)
+            else:
+                self._drop(state, future)
+            raise
 
     def usage(self) -> dict[Lane, tuple[int, float]]:
         """Per lane: transactions served and line seconds they held."""
