@@ -59,8 +59,12 @@ class PgCluster:
                 raise RuntimeError(f"initdb failed: {done.stderr.strip()[-500:]}")
 
     def server_args(self) -> list[str]:
-        """The server in the foreground (the demo runs it as a child process)."""
-        return self._cmd(str(BIN / "postgres"), "-D", str(self.data), *self._options())
+        """The server in the foreground (the demo runs it as a child process). As root through setpriv, which
+        execs it (runuser stays in between and does not pass Ctrl-C on: postgres's fast shutdown)."""
+        args = [str(BIN / "postgres"), "-D", str(self.data), *self._options()]
+        if os.geteuid() == 0:
+            return ["setpriv", f"--reuid={RUN_AS}", f"--regid={RUN_AS}", "--init-groups", "--", *args]
+        return args
 
     def _options(self) -> list[str]:
         return [
