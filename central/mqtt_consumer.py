@@ -119,8 +119,7 @@ class Consumer:
         try:
             while not stop.is_set():
                 batch = await self._next_batch(stop)
-                if batch:
-                    await self._commit(batch)
+                if batch and await self._commit(batch, stop):
                     self._ack(batch)
         finally:
             self._client.disconnect()
@@ -145,7 +144,9 @@ class Consumer:
             return batch
         return []
 
-    async def _commit(self, batch: list[Incoming]) -> None:
+    async def _commit(self, batch: list[Incoming], stop: asyncio.Event) -> bool:
+        """True once the batch's rows are committed; False when told to stop first (nothing acked: the broker
+        sends the batch again)."""
         parsed = Parsed()
         for item in batch:
             one = parse(item.topic, item.payload, item.received_at)
@@ -162,7 +163,10 @@ class Consumer:
                 break
             except (psycopg.OperationalError, psycopg.InterfaceError, RuntimeError) as err:  # not open: too
                 _LOGGER.warning("PostgreSQL write failed (%s); retrying in %.1f s", type(err).__name__, delay)
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                if stop.is_set():
+                    return False
                 delay = min(delay * 2, 5.0)
                 with contextlib.suppress(psycopg.Error, OSError):
                     await self.store.close()
@@ -171,6 +175,7 @@ class Consumer:
         self.stats["records_new"] += new
         self.stats["rejected"] += len(parsed.rejected)
         self.stats["batches"] += 1
+        return True
 
     def _ack(self, batch: list[Incoming]) -> None:
         with self._gen_lock:

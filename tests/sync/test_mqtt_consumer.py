@@ -236,3 +236,29 @@ async def test_after_a_broker_restart_no_matching_subscribers_is_no_delivery(
         await asyncio.to_thread(park.stop)
         proc.send_signal(signal.SIGTERM)
         await proc.communicate()
+
+
+async def test_no_puback_before_the_commit_a_consumer_killed_while_its_commit_waits_loses_nothing(
+    broker: Mosquitto,
+    pg_dsn: str,  # noqa: F811
+) -> None:
+    """The database holds the consumer's transaction (a lock); the consumer is killed while it waits. Had it
+    acknowledged on receipt (aiomqtt's way), the broker would have forgotten the messages; it did not, so they
+    come again to its next run and are stored once."""
+    proc = await _consumer_proc(broker.port, pg_dsn, 1)
+    with psycopg.connect(pg_dsn) as blocker:
+        blocker.execute("LOCK TABLE record_ids IN ACCESS EXCLUSIVE MODE")  # held until the block ends
+        messages = [(TELEMETRY, telemetry("p-held", 10, m * 10)[0]) for m in range(5)]
+        await asyncio.to_thread(_publish, broker.port, *messages)
+        await asyncio.sleep(1.0)  # received, its INSERT waiting on the lock
+        assert _query(pg_dsn, "SELECT COUNT(*) FROM pg_locks WHERE NOT granted")[0][0] >= 1
+        os.kill(proc.pid, signal.SIGKILL)
+        await proc.wait()
+    proc = await _consumer_proc(broker.port, pg_dsn, 1)
+    try:
+        assert await _wait_rows(pg_dsn, 50, 20) == 50
+        await asyncio.sleep(0.5)
+        assert _query(pg_dsn, "SELECT COUNT(*), COUNT(DISTINCT id) FROM records")[0] == (50, 50)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await proc.communicate()
