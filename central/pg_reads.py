@@ -127,7 +127,9 @@ class PgReads:
         return [dict(zip(("mn", "cn", "data_time", "qn", "st", "cp"), r, strict=True)) for r in rows]
 
     async def summary(self) -> dict[str, Any]:
-        counters: dict[str, int] = dict(await self.fetch("SELECT name, value FROM counters"))
+        counters: dict[str, int] = dict(
+            await self.fetch("SELECT name, SUM(value)::bigint FROM counters GROUP BY name")
+        )
         by_kind = dict(await self.fetch("SELECT kind, COUNT(*) FROM records GROUP BY kind"))
         last = (await self.fetch("SELECT MAX(received_at) FROM records"))[0][0]
 

@@ -39,7 +39,10 @@ CREATE TABLE IF NOT EXISTS batches (
 CREATE TABLE IF NOT EXISTS hj212 (
   mn TEXT NOT NULL, cn TEXT NOT NULL, data_time TEXT NOT NULL, qn TEXT NOT NULL, st TEXT NOT NULL,
   cp TEXT NOT NULL, received_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (mn, cn, data_time));
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+-- A counter is the sum of its shards: each writer bumps its own row, so concurrent consumers do not queue on
+-- one hot row (held from the bump to the commit).
+CREATE TABLE IF NOT EXISTS counters (
+  name TEXT NOT NULL, shard INTEGER NOT NULL, value BIGINT NOT NULL, PRIMARY KEY (name, shard));
 CREATE TABLE IF NOT EXISTS gbt26875 (
   seq BIGSERIAL PRIMARY KEY, device TEXT NOT NULL, serial INTEGER NOT NULL, type INTEGER NOT NULL,
   idx INTEGER NOT NULL, record TEXT NOT NULL, received_at DOUBLE PRECISION NOT NULL,

@@ -132,8 +132,8 @@ class PgStorage(PgReads):
     async def _bump(self, name: str, by: int = 1) -> None:
         if by:
             await self.conn.execute(
-                "INSERT INTO counters(name, value) VALUES(%s, %s)"
-                " ON CONFLICT(name) DO UPDATE SET value = counters.value + EXCLUDED.value",
+                "INSERT INTO counters(name, shard, value) VALUES(%s, pg_backend_pid() %% 64, %s)"
+                " ON CONFLICT(name, shard) DO UPDATE SET value = counters.value + EXCLUDED.value",
                 (name, by),
             )
 
@@ -224,7 +224,10 @@ class PgStorage(PgReads):
                         " VALUES(%s, %s, %s, %s, %s)",
                         (r.topic, r.field, r.error, r.payload, r.received_at),
                     )
-                    await self._bump(f"mqtt_rejected_{r.field.split('.')[0].split('[')[0]}")
+                for field in sorted({r.field.split(".")[0] for r in rejected}):
+                    await self._bump(
+                        f"mqtt_rejected_{field}", sum(r.field.split(".")[0] == field for r in rejected)
+                    )
                 await self._bump("mqtt_messages", messages)
                 await self._bump("duplicates_received", len(rows) - new)
         return new
