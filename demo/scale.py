@@ -113,8 +113,12 @@ async def start_stack(
 
 
 def park_sync_mqtt() -> dict[str, Any]:
-    """park_sync's ``mqtt`` options: the MQTT uplink drains the outbox instead of the HTTP one."""
-    return {"enabled": True, "host": HOST, "port": MQTT_PORT, "token": PARK_TOKEN}
+    """park_sync's ``mqtt`` options: the MQTT uplink drains the outbox instead of the HTTP one.
+
+    MQTT 5, so a message mosquitto drops for want of subscribers (its consumers resubscribing after a restart)
+    is acknowledged as such and sent again (docs/mqtt.md).
+    """
+    return {"enabled": True, "host": HOST, "port": MQTT_PORT, "token": PARK_TOKEN, "protocol": "5"}
 
 
 def banner() -> str:

@@ -35,6 +35,7 @@ def test_addon_defaults_leave_it_off_and_schema_knows_it() -> None:
         "ca_cert",
         "keepalive",
         "max_message_bytes",
+        "protocol",
     }
     assert config["schema"]["mqtt"]["token"] == "password?"
     for language in ("en", "zh-Hans"):
@@ -68,6 +69,8 @@ def test_mqtt_alone_needs_no_http_central() -> None:
         ({"ca_cert": __file__}, "mqtt.ca_cert"),  # a CA without TLS
         ({"keepalive": 1}, "mqtt.keepalive"),
         ({"max_message_bytes": 10}, "mqtt.max_message_bytes"),
+        ({"protocol": "3"}, "mqtt.protocol"),
+        ({"protocol": 5}, "mqtt.protocol"),
         ({"topic": "x"}, "mqtt.topic"),  # the topics are the gateway API's, not options
     ],
 )

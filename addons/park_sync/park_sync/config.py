@@ -73,6 +73,9 @@ class GBT26875Options:
     history_days: int = 30
 
 
+MQTT_PROTOCOLS = ("3.1.1", "5")
+
+
 @dataclass(slots=True, frozen=True)
 class MQTTOptions:
     """The MQTT uplink in the ThingsBoard gateway shape (docs/mqtt.md); when enabled it drains the outbox
@@ -87,6 +90,8 @@ class MQTTOptions:
     keepalive: int = 60
     # ThingsBoard's MQTT transport refuses larger messages by default (NETTY_MAX_PAYLOAD_SIZE 65536).
     max_message_bytes: int = 65536
+    # "5": a PUBACK saying "no matching subscribers" (or an error) keeps the records (docs/mqtt.md).
+    protocol: str = "3.1.1"
 
     @property
     def effective_port(self) -> int:
@@ -194,8 +199,11 @@ def _parse_mqtt(m: Reader) -> MQTTOptions:
         ca_cert=m.text("ca_cert", ""),
         keepalive=m.integer("keepalive", 60, 5, 3600),
         max_message_bytes=m.integer("max_message_bytes", 65536, 1024, 256 * 1024 * 1024),
+        protocol=m.text("protocol", "3.1.1"),
     )
     m.done()
+    if opts.protocol not in MQTT_PROTOCOLS:
+        raise OptionsError("mqtt.protocol", f"must be one of {', '.join(MQTT_PROTOCOLS)}")
     if opts.host and not _HOST_RE.match(opts.host):
         raise OptionsError("mqtt.host", "must be a host name or IP address (no scheme, no port)")
     if opts.ca_cert:

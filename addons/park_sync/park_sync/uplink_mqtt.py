@@ -3,7 +3,9 @@
 QoS 1 throughout. A record leaves the outbox only after the PUBACK of the message that carried it: aiomqtt's
 ``publish(qos=1)`` returns when paho-mqtt reports the message published, which for QoS 1 is its PUBACK. A lost
 connection (or a PUBACK later than ``request_timeout_seconds``) tears the session down, and the unacked
-records go again on the next connection: at least once, deduplicated by ``rid`` at the central.
+records go again on the next connection: at least once, deduplicated by ``rid`` at the central. On MQTT 5
+(``mqtt.protocol: "5"``) a PUBACK saying "no matching subscribers" or an error is no delivery either: the
+broker dropped the message, so its records stay and go again after the backoff.
 
 Each connection announces the park device first, then every device before its first data
 (``v1/gateway/connect``, awaited). RPC requests on ``v1/gateway/rpc`` for this park's devices are answered
@@ -19,9 +21,13 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 import aiomqtt
+import paho.mqtt.client as paho
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from .config import Options
 from .mqtt_map import (
@@ -55,6 +61,53 @@ SAFE_METHODS = ("status", "ping")
 # CONNACK refusals a retry will not fix (MQTT 5 reason codes; paho maps 3.1.1's 2, 4 and 5 onto them).
 _REFUSED = {133: "client id refused", 134: "bad user name (token)", 135: "not authorized"}
 _HEADROOM = 64  # topic and packet header around a payload
+# MQTT 5 PUBACK reasons that say the message went nowhere: 0x10 no matching subscribers (the broker dropped
+# it), and every error (0x80 and above).
+NO_MATCHING_SUBSCRIBERS = 0x10
+# The message id of the publish a task just made (set inside aiomqtt's publish, read after it returns).
+_MID: ContextVar[int | None] = ContextVar("park_sync_mqtt_mid", default=None)
+
+
+class NotDelivered(aiomqtt.MqttError):
+    """An MQTT 5 PUBACK said the message was not delivered: its records stay in the outbox."""
+
+    def __init__(self, reason: int) -> None:
+        name = "no matching subscribers" if reason == NO_MATCHING_SUBSCRIBERS else "refused"
+        super().__init__(f"the broker acknowledged a message undelivered: {name} (reason 0x{reason:02x})")
+        self.reason = reason
+
+
+class _ReasonClient(aiomqtt.Client):
+    """aiomqtt's client, keeping each publish's PUBACK reason code (aiomqtt drops it; MQTT 3.1.1 has none)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reasons: dict[int, int] = {}
+        publish = self._client.publish
+
+        def publish_noting_mid(*a: Any, **k: Any) -> paho.MQTTMessageInfo:
+            info = publish(*a, **k)
+            _MID.set(info.mid)
+            return info
+
+        self._client.publish = publish_noting_mid  # type: ignore[method-assign]
+
+    def _on_publish(
+        self, client: paho.Client, userdata: Any, mid: int, reason_code: ReasonCode, properties: Properties
+    ) -> None:
+        if reason_code is not None and int(reason_code.value):
+            self.reasons[mid] = int(reason_code.value)
+        super()._on_publish(client, userdata, mid, reason_code, properties)
+
+    async def deliver(self, topic: str, payload: bytes) -> None:
+        """Publish at QoS 1 and return on its PUBACK; raise :class:`NotDelivered` if the PUBACK says so."""
+        await self.publish(topic, payload, qos=1)
+        mid = _MID.get()
+        reason = self.reasons.pop(mid, 0) if mid is not None else 0
+        if reason == NO_MATCHING_SUBSCRIBERS or reason >= 0x80:
+            raise NotDelivered(reason)
+
+
 # MQTT 3.1.1 has no negative PUBACK: a broker refuses a message by closing the connection (mosquitto and
 # ThingsBoard do so for one over their size limit). After this many sessions in a row ended with data in
 # flight and no PUBACK, messages go one at a time, a refused one is split, and a single record refused twice
@@ -113,17 +166,21 @@ class MQTTUplink:
     def flush(self) -> None:
         self._flush.set()
 
-    def client(self) -> aiomqtt.Client:
-        client = aiomqtt.Client(
+    def client(self) -> _ReasonClient:
+        # The outbox is the only queue: nothing stale from a previous session (clean session / clean start).
+        v5 = self._m.protocol == "5"
+        session: dict[str, Any] = {"clean_start": True} if v5 else {"clean_session": True}
+        client = _ReasonClient(
             self._m.host,
             self._m.effective_port,
             identifier=f"park-sync-{self._o.park_id}",
             username=self._m.token,
             keepalive=self._m.keepalive,
             timeout=self._o.request_timeout_seconds,
-            clean_session=True,  # the outbox is the only queue: nothing stale from a previous session
+            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
             tls_context=make_ssl_context(self._m.ca_cert) if self._m.tls else None,
             logger=_PAHO_LOGGER,
+            **session,
         )
         # A batch's device announcements and messages are in flight together, by design: no warning for them.
         client.pending_calls_threshold = 2 * self._o.batch_max_records + 10
@@ -134,6 +191,11 @@ class MQTTUplink:
             permanent = False
             try:
                 await self._session()
+            except* NotDelivered as group:
+                # Kept, not refused: the broker took the message and dropped it (nobody subscribed yet, e.g.
+                # the consumers after a broker restart). Not the connection-drop heuristics below.
+                self._in_flight = []
+                self._mark_down(str(_first(group)))
             except* (aiomqtt.MqttError, OSError, TimeoutError) as group:
                 err = _first(group)
                 code = getattr(getattr(err, "rc", None), "value", None)
@@ -155,7 +217,7 @@ class MQTTUplink:
                 group.create_task(self._serve_rpc(client))
 
     # --- uplink ---------------------------------------------------------------------------------------------
-    async def _drain(self, client: aiomqtt.Client) -> None:
+    async def _drain(self, client: _ReasonClient) -> None:
         await self._announce(client, {self._o.park_id: PARK_TYPE})
         while True:
             o = self._o
@@ -184,16 +246,16 @@ class MQTTUplink:
             if self._on_acked is not None:
                 self._on_acked()
 
-    async def _announce(self, client: aiomqtt.Client, devices: dict[str, str]) -> None:
+    async def _announce(self, client: _ReasonClient, devices: dict[str, str]) -> None:
         """``v1/gateway/connect`` for each device, all acked before any of their data goes."""
         async with asyncio.TaskGroup() as group:
             for device, device_type in devices.items():
-                group.create_task(client.publish(CONNECT, connect_payload(device, device_type), qos=1))
+                group.create_task(client.deliver(CONNECT, connect_payload(device, device_type)))
         self._announced.update(devices)
         self._ours.update(devices)
 
-    async def _publish(self, client: aiomqtt.Client, message: Message) -> None:
-        await client.publish(message.topic, message.encode(), qos=1)  # returns on its PUBACK
+    async def _publish(self, client: _ReasonClient, message: Message) -> None:
+        await client.deliver(message.topic, message.encode())  # returns on its PUBACK
         self._in_flight = [m for m in self._in_flight if m is not message]
         self._drops = 0
         self._blamed.clear()
