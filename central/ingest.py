@@ -84,6 +84,22 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+def _has_nul(value: Any) -> bool:
+    """Whether a U+0000 is in any string or key of decoded JSON (PostgreSQL's jsonb cannot store it)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def _record_problem(i: int, rec: Any) -> tuple[str, str] | None:
     """(field, message) of the first problem of one record; messages never echo values (personal data)."""
     if not isinstance(rec, dict):
@@ -98,6 +114,9 @@ def _record_problem(i: int, rec: Any) -> tuple[str, str] | None:
         return f"records[{i}].data", "required object"
     if _depth(rec["data"]) > MAX_DEPTH:
         return f"records[{i}].data", f"nested deeper than {MAX_DEPTH} levels"
+    # Refused by name on every store, not a 500 from PostgreSQL that the park would retry forever.
+    if "\x00" in rec["ts"] or _has_nul(rec["data"]):
+        return f"records[{i}].data", "contains the character U+0000, which the central cannot store"
     return None
 
 

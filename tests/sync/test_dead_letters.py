@@ -162,3 +162,26 @@ async def test_cli_requeues_dead_letters_of_a_stopped_service(tmp_path: Path) ->
         assert await box.ids() == ["a"]
     finally:
         await box.close()
+
+
+async def test_a_record_with_u0000_is_refused_by_name_not_retried_forever(
+    tmp_path: Path, central: Central
+) -> None:
+    """PostgreSQL's jsonb cannot store U+0000: the central refuses such a record by name on every store (a 500
+    from a --pg central made the park retry the whole batch forever), and the rest flow on."""
+    options = make_options(tmp_path, central.url)
+    async with running_uplink(options) as (box, uplink):
+        good = _good(20)
+        nul = Record("nul-1", "audit", TS, {"note": "a\x00b"})
+        nul_key = Record("nul-2", "audit", TS, {"k\x00": 1})
+        await box.put([*good[:10], nul, nul_key, *good[10:]])
+
+        async def drained() -> bool:
+            return box.pending == 0
+
+        await wait_for(drained, what="outbox drained around the U+0000 records")
+        assert sorted(await central.storage.record_ids()) == [r.id for r in good]
+        reasons = {d["id"]: d["reason"] for d in box.dead_recent}
+        assert set(reasons) == {"nul-1", "nul-2"}
+        assert all("U+0000" in reason for reason in reasons.values())
+        assert uplink.dead_lettered == 2
