@@ -22,11 +22,13 @@ from homeassistant.helpers.json import JSONEncoder
 from park_sync.app import ParkSync
 from park_sync.ha_source import item_records, state_record, without_personal
 from park_sync.mqtt_map import state_value
+from park_sync.outbox import Outbox, Record
 
 from .brokers import Mosquitto
 from .conftest import wait_for
 from .pg import pg_cluster, pg_dsn  # noqa: F401
 from .test_mqtt_uplink import ENTERPRISE, ENTITIES, INCIDENT, PARK, _serve_streams, mqtt_options
+from .test_mqtt_uplink_kill import _options, _spawn, _status, _stop
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -123,3 +125,53 @@ async def test_park_records_reach_postgresql_over_mqtt(
     assert rows[next(i for i, r in expected.items() if r.kind == "enterprise")]["data"] == without_personal(
         ENTERPRISE
     )
+
+
+async def test_broker_restart_mid_stream_loses_nothing_on_mqtt_5(
+    broker: Mosquitto,
+    consumer: asyncio.subprocess.Process,
+    pg_dsn: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """``python -m park_sync`` (MQTT 5) drains 2000 records through mosquitto to the consumer; mosquitto is
+    restarted mid-stream. It forgets the consumer's shared subscription until the consumer is back, answering
+    0x10 meanwhile: park_sync keeps those records. Every record lands in PostgreSQL, once."""
+    outbox = tmp_path / "outbox.sqlite3"
+    box = Outbox(outbox)
+    await box.open()
+    seeded = [
+        Record(
+            f"st-{i:05d}",
+            "telemetry",
+            f"2026-11-29T05:{i // 60 % 60:02d}:{i % 60:02d}+00:00",
+            {"entity_id": f"sensor.m{i % 50}", "state": str(i)},
+        )
+        for i in range(2000)
+    ]
+    await box.put(seeded)
+    await box.close()
+    options = _options(tmp_path, broker.port, protocol="5")
+    proc, status_port = await _spawn(options, tmp_path / "park_sync.log")
+    try:
+
+        async def some_stored() -> bool:
+            return len(await asyncio.to_thread(_rows, pg_dsn)) >= 200
+
+        await wait_for(some_stored, what="the first records in PostgreSQL")
+        await asyncio.to_thread(broker.restart)
+
+        async def drained() -> bool:
+            return bool((await _status(status_port))["outbox"]["pending"] == 0)
+
+        await wait_for(drained, timeout=120, what="the outbox drained after the broker restart")
+
+        async def all_stored() -> bool:
+            return len(await asyncio.to_thread(_rows, pg_dsn)) >= len(seeded)
+
+        await wait_for(all_stored, timeout=60, what="every record in PostgreSQL")
+    finally:
+        await _stop(proc)
+    rows = await asyncio.to_thread(_rows, pg_dsn)
+    assert set(rows) == {r.id for r in seeded}
+    with psycopg.connect(pg_dsn) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM records").fetchone() == (len(seeded),)
