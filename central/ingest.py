@@ -21,6 +21,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .jsonshape import MAX_DEPTH, has_nul
+from .jsonshape import depth as _depth
 from .store import CentralStore
 
 _LOGGER = logging.getLogger(__name__)
@@ -33,7 +35,6 @@ MAX_RECORDS = 10_000
 _ID_RE = re.compile(r"[A-Za-z0-9._:\-]{1,200}")
 # ASCII digits only: int() also takes full-width and Arabic-Indic digits, which then failed the ASCII signing.
 _TS_RE = re.compile(r"[0-9]{1,12}")
-MAX_DEPTH = 32
 LIMIT_MAX = 10_000
 STORAGE_KEY: web.AppKey[CentralStore] = web.AppKey("storage")
 SETTINGS_KEY: web.AppKey[IngestSettings] = web.AppKey("settings")
@@ -72,34 +73,6 @@ def _valid_id(value: Any) -> bool:
     return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
 
 
-def _depth(value: Any) -> int:
-    """Nesting depth of decoded JSON, iteratively (no recursion limit to hit)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, level)
-            if level <= MAX_DEPTH:
-                stack.extend((v, level + 1) for v in (item.values() if isinstance(item, dict) else item))
-    return deepest
-
-
-def _has_nul(value: Any) -> bool:
-    """Whether a U+0000 is in any string or key of decoded JSON (PostgreSQL's jsonb cannot store it)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
 def _record_problem(i: int, rec: Any) -> tuple[str, str] | None:
     """(field, message) of the first problem of one record; messages never echo values (personal data)."""
     if not isinstance(rec, dict):
@@ -115,7 +88,7 @@ def _record_problem(i: int, rec: Any) -> tuple[str, str] | None:
     if _depth(rec["data"]) > MAX_DEPTH:
         return f"records[{i}].data", f"nested deeper than {MAX_DEPTH} levels"
     # Refused by name on every store, not a 500 from PostgreSQL that the park would retry forever.
-    if "\x00" in rec["ts"] or _has_nul(rec["data"]):
+    if "\x00" in rec["ts"] or has_nul(rec["data"]):
         return f"records[{i}].data", "contains the character U+0000, which the central cannot store"
     return None
 

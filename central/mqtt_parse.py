@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .jsonshape import MAX_DEPTH
+from .jsonshape import depth as _depth
 from .storage_pg import DeviceSeen, RecordRow, Rejected
 
 TELEMETRY, ATTRIBUTES, CONNECT = "v1/gateway/telemetry", "v1/gateway/attributes", "v1/gateway/connect"
 PARK_KINDS = frozenset({"incident", "audit", "figure", "health"})
 _ID_RE = re.compile(r"[A-Za-z0-9._:\-]{1,200}")  # as the HTTP ingest's record and park ids
 _DEVICE_RE = re.compile(r"[^\x00-\x1f]{1,255}")
-MAX_DEPTH = 32
 _MIN_MS, _MAX_MS = 946_684_800_000, 7_258_118_400_000  # 2000-01-01 .. 2200-01-01
 
 
@@ -37,17 +38,6 @@ class EntryError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
-
-
-def _depth(value: Any) -> int:
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, level)
-            if level <= MAX_DEPTH:
-                stack.extend((v, level + 1) for v in (item.values() if isinstance(item, dict) else item))
-    return deepest
 
 
 def _park(device: Any) -> str:

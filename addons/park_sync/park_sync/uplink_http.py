@@ -27,6 +27,7 @@ from typing import Any
 import aiohttp
 
 from .config import Options
+from .link import LinkState
 from .outbox import Outbox, Stored
 
 _LOGGER = logging.getLogger(__name__)
@@ -111,7 +112,10 @@ def rejected_reasons(status: int, doc: Any, batch: list[Stored]) -> dict[str, st
     return out
 
 
-class HttpUplink:
+class HttpUplink(LinkState):
+    label = "Central link"
+    _logger = _LOGGER
+
     def __init__(
         self,
         options: Options,
@@ -260,33 +264,13 @@ class HttpUplink:
         # Equal jitter: never hammer in lock-step with other parks, never retry instantly.
         return cap / 2 + random.uniform(0, cap / 2)
 
-    def _mark_down(self, reason: str) -> None:
-        self.last_error = reason
-        if self.state != "down":
-            self.state = "down"
-            self.down_since = time.time()
-            _LOGGER.warning(
-                "Central link DOWN (%s): %s; %d records kept in the outbox, retrying with backoff",
-                self._o.central_url,
-                reason,
-                self._outbox.pending,
-            )
-        else:
-            _LOGGER.debug("Central still down: %s", reason)
+    @property
+    def link_url(self) -> str:
+        return self._o.central_url
 
     def _mark_up(self) -> None:
-        if self.state == "down" and self.down_since is not None:
-            _LOGGER.warning(
-                "Central link UP again after %.1f s; %d records left to drain",
-                time.time() - self.down_since,
-                self._outbox.pending,
-            )
-        elif self.state == "unknown":
-            _LOGGER.info("Central link up (%s)", self._o.central_url)
-        self.state = "up"
-        self.down_since = None
+        super()._mark_up()
         self.failures = 0
-        self.last_error = None
         self.last_success = time.time()
 
 

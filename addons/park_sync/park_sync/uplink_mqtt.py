@@ -30,6 +30,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from .config import Options
+from .link import LinkState
 from .mqtt_map import (
     CONNECT,
     PARK_TYPE,
@@ -115,7 +116,10 @@ class _ReasonClient(aiomqtt.Client):
 SUSPECT_AFTER = 3
 
 
-class MQTTUplink:
+class MQTTUplink(LinkState):
+    label = "MQTT link"
+    _logger = _LOGGER
+
     def __init__(
         self,
         options: Options,
@@ -337,32 +341,9 @@ class MQTTUplink:
             cap = min(cap, self._o.retry_initial_seconds * 2 ** min(self.failures - 1, 30))
         return cap / 2 + random.uniform(0, cap / 2)  # equal jitter, as the HTTP uplink
 
-    def _mark_down(self, reason: str) -> None:
-        self.last_error = reason
-        if self.state != "down":
-            self.state = "down"
-            self.down_since = time.time()
-            _LOGGER.warning(
-                "MQTT link DOWN (%s): %s; %d records kept in the outbox, retrying with backoff",
-                self.url,
-                reason,
-                self._outbox.pending,
-            )
-        else:
-            _LOGGER.debug("MQTT link still down: %s", reason)
-
-    def _mark_up(self) -> None:
-        if self.state == "down" and self.down_since is not None:
-            _LOGGER.warning(
-                "MQTT link UP again after %.1f s; %d records left to drain",
-                time.time() - self.down_since,
-                self._outbox.pending,
-            )
-        elif self.state == "unknown":
-            _LOGGER.info("MQTT link up (%s)", self.url)
-        self.state = "up"
-        self.down_since = None
-        self.last_error = None
+    @property
+    def link_url(self) -> str:
+        return self.url
 
 
 def _first(group: BaseExceptionGroup[Any]) -> BaseException:
