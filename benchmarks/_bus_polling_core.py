@@ -15,7 +15,6 @@ bells are switched off at the simulator between presses (see :meth:`BusCore.sett
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +27,7 @@ from benchmarks.linkage_latency import (
     BellWatch,
     Core,
     Group,
-    Side,
     Trial,
-    TrialResult,
     _poll_http,
     park_groups,
     wait_until,
@@ -130,34 +127,6 @@ class BusCore(Core):
             for key in keys:
                 watch.sim.set_value(device_id, key, False)
                 watch.sim.release_value(device_id, key)
-
-
-async def run_trial(
-    sim: ParkSimulator, watch: BellWatch, side: Side, trial: Trial, group: Group, timeout: float
-) -> TrialResult:
-    """linkage_latency.run_trial with the press's timeout as a parameter (core needs far more than 10 s)."""
-    if not watch.all_bells(group, False):
-        raise RuntimeError(f"{group.building}: bells not all off before the press")
-    await side.prepare(trial)
-    await asyncio.sleep(trial.pause)
-    done = watch.arm(group, trial)
-    pressed = time.monotonic_ns()
-    sim.press_call_point(trial.device_id, trial.channel)
-    try:
-        end: int | None = await asyncio.wait_for(done, timeout)
-    except TimeoutError:
-        end = None
-    finally:
-        seen, writes = watch.seen_ns, watch.writes
-        watch.disarm()
-        sim.release_call_point(trial.device_id, trial.channel)
-    await side.settle(trial, group, watch)
-    return TrialResult(
-        trial,
-        latency_ms=None if end is None else (end - pressed) / 1e6,
-        detect_ms=None if seen is None else (seen - pressed) / 1e6,
-        writes=writes,
-    )
 
 
 CORE_NOTES = (

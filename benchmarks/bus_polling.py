@@ -59,7 +59,6 @@ from benchmarks._bus_polling_core import (  # noqa: E402
     CORE_TRIAL_TIMEOUT,
     BusCore,
     point_tiers,
-    run_trial,
 )
 from benchmarks._hass_runner import process_cpu  # noqa: E402
 from benchmarks.linkage_latency import (  # noqa: E402
@@ -73,6 +72,7 @@ from benchmarks.linkage_latency import (  # noqa: E402
     park_groups,
     percentile,
     plan_trials,
+    run_trial,
     summarize,
 )
 from custom_components.smart_park.bus_capacity import gateway_report  # noqa: E402

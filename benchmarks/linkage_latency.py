@@ -571,9 +571,14 @@ def park_document(enterprises: int) -> dict[str, Any]:
 
 
 async def run_trial(
-    sim: ParkSimulator, watch: BellWatch, side: Side, trial: Trial, group: Group
+    sim: ParkSimulator,
+    watch: BellWatch,
+    side: Side,
+    trial: Trial,
+    group: Group,
+    timeout: float = TRIAL_TIMEOUT,
 ) -> TrialResult:
-    """Prepare, pause, press, time the last bell on, release, settle."""
+    """Prepare, pause, press, time the last bell on (at most ``timeout`` s), release, settle."""
     if not watch.all_bells(group, False):
         raise RuntimeError(f"{group.building}: bells not all off before the press")
     await side.prepare(trial)
@@ -582,7 +587,7 @@ async def run_trial(
     pressed = time.monotonic_ns()
     sim.press_call_point(trial.device_id, trial.channel)
     try:
-        end: int | None = await asyncio.wait_for(done, TRIAL_TIMEOUT)
+        end: int | None = await asyncio.wait_for(done, timeout)
     except TimeoutError:
         end = None
     finally:
