@@ -182,7 +182,9 @@ async def test_overdue_fires_once_per_item_and_due(
     hass: HomeAssistant, park: SmartParkConfigEntry, hass_admin_user: MockUser
 ) -> None:
     overdue = async_capture_events(hass, EVENT_INSPECTION_OVERDUE)
-    today = dt_util.now().date()
+    # The items' due day: the day two hours from now, so "due in an hour" below never falls after the day's
+    # end (from 23:00 local the test saw the day end first).
+    today = (dt_util.now() + timedelta(hours=2)).date()
     await todo(hass, "add_item", hass_admin_user, item="Self-inspection", due_date=today.isoformat())
     await todo(hass, "add_item", hass_admin_user, item="Done in time", due_date=today.isoformat())
     await todo(hass, "update_item", hass_admin_user, item="Done in time", status="completed")
