@@ -15,7 +15,6 @@ comes from HA (``smart_park/centre/layout``) each time park_sync (re)connects to
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import random
@@ -30,6 +29,7 @@ from .gbt26875_feed import Feed, HealthFn
 from .gbt26875_park import ParkModel
 from .gbt26875_store import Batch, GBT26875Store
 from .outbox import Outbox, Record
+from .peer_link import close_session
 
 _LOGGER = logging.getLogger(__name__)
 LAYOUT_COMMAND = "smart_park/centre/layout"
@@ -221,12 +221,7 @@ class GBT26875Uplink:
             finally:
                 self._connected.clear()
                 self._writer = None
-                writer.close()
-                with contextlib.suppress(Exception):
-                    await writer.wait_closed()
-                for fut in self._waiters.values():
-                    if not fut.done():
-                        fut.set_exception(ConnectionError("link closed"))
+                await close_session(writer, self._waiters)
             await asyncio.sleep(min(1.0, self._o.reconnect_max_seconds))
 
     def _link_down(self, reason: str) -> None:

@@ -21,6 +21,7 @@ from .config import HJ212Options
 from .hj212_cp import realtime_cp, window_cp
 from .hj212_store import HJ212Store, Pending
 from .outbox import Outbox
+from .peer_link import close_session
 
 _LOGGER = logging.getLogger(__name__)
 _FAULT_STATES = frozenset({"unavailable", "unknown", ""})
@@ -183,12 +184,7 @@ class HJ212Uplink:
             finally:
                 self._connected.clear()
                 self._writer = None
-                writer.close()
-                with contextlib.suppress(Exception):
-                    await writer.wait_closed()
-                for fut in self._waiters.values():
-                    if not fut.done():
-                        fut.set_exception(ConnectionError("link closed"))
+                await close_session(writer, self._waiters)
             await asyncio.sleep(1.0)
 
     def _link_down(self, reason: str) -> None:
